@@ -1,0 +1,3 @@
+from .pskd_hook import PSKDHook
+
+__all__ = ['PSKDHook']

@@ -1,0 +1,99 @@
+"""PS-KD soft cross-entropy for the classification branch of an RoI head."""
+from typing import Dict, Optional
+
+import torch
+from mmdet.models.losses.utils import weight_reduce_loss
+from mmdet.registry import MODELS
+from torch import Tensor, nn
+
+from .soft_targets import mix_soft_targets, soft_cross_entropy
+
+
+@MODELS.register_module()
+class PSKDLoss(nn.Module):
+    """Progressive self-knowledge distillation loss (Kim et al., ICCV 2021).
+
+    .. math::
+        \\mathcal{L} = -\\sum_c \\big[(1-\\alpha_t)\\,\\mathbb{1}[c=y] + \\alpha_t\\, p^{t-1}_c\\big]
+            \\log \\mathrm{softmax}(z)_c
+
+    over all ``num_classes + 1`` logits (background included), where ``p^{t-1}`` is the model's own
+    softmax for the same proposal one pass earlier. Reduction follows mmdet's ``CrossEntropyLoss``:
+    per-row ``label_weights``, ``avg_factor``, ``reduction`` and ``loss_weight``.
+
+    The teacher comes from :class:`~mmdet_selfkd.models.roi_heads.PSKDRoIHead` (one
+    :meth:`set_teacher` call per forward) and ``alpha_t`` from
+    :class:`~mmdet_selfkd.engine.hooks.PSKDHook`; neither is a parameter of the loss.
+
+    Args:
+        use_sigmoid (bool): Must be False: PS-KD here is for softmax heads.
+        reduction (str): 'none', 'mean' or 'sum'.
+        loss_weight (float): Weight of the loss.
+    """
+
+    def __init__(self, use_sigmoid: bool = False, reduction: str = 'mean', loss_weight: float = 1.0) -> None:
+        super().__init__()
+        if use_sigmoid:
+            raise ValueError('PSKDLoss(use_sigmoid=True) is not supported: PS-KD distils softmax '
+                             'classifiers; use a softmax RoI head (use_sigmoid=False).')
+        if reduction not in ('none', 'mean', 'sum'):
+            raise ValueError(f"PSKDLoss(reduction={reduction!r}): expected 'none', 'mean' or 'sum'.")
+        self.use_sigmoid = False
+        self.reduction = reduction
+        self.loss_weight = loss_weight
+        self.alpha: Optional[float] = None  # set every iteration by PSKDHook
+        self._teacher_probs: Optional[Tensor] = None
+        self._has_teacher: Optional[Tensor] = None
+        self.last_stats: Dict[str, float] = {}
+
+    def set_teacher(self, teacher_probs: Tensor, has_teacher: Tensor) -> None:
+        """Hand over the teacher for the next forward (consumed by it)."""
+        self._teacher_probs, self._has_teacher = teacher_probs, has_teacher
+
+    def forward(self,
+                cls_score: Tensor,
+                label: Tensor,
+                weight: Optional[Tensor] = None,
+                avg_factor: Optional[float] = None,
+                reduction_override: Optional[str] = None,
+                **kwargs) -> Tensor:
+        """Soft cross-entropy against the PS-KD target.
+
+        Args:
+            cls_score (Tensor): Logits (N, num_classes + 1).
+            label (Tensor): Hard labels (N,).
+            weight (Tensor, optional): Per-row weights (N,).
+            avg_factor (float, optional): Normaliser of the mean.
+            reduction_override (str, optional): Overrides ``reduction``.
+
+        Returns:
+            Tensor: The loss.
+        """
+        reduction = reduction_override or self.reduction
+        teacher_probs, has_teacher = self._consume_teacher(cls_score)
+        targets = mix_soft_targets(label, cls_score.size(1), self.alpha or 0.0, teacher_probs, has_teacher)
+        loss = soft_cross_entropy(cls_score, targets)
+        if weight is not None:
+            weight = weight.float()
+        return self.loss_weight * weight_reduce_loss(loss, weight, reduction, avg_factor)
+
+    def _consume_teacher(self, cls_score: Tensor):
+        if not self.training:
+            return None, None
+        if self.alpha is None:
+            raise RuntimeError('PSKDLoss is used without PSKDHook: add dict(type=\'PSKDHook\') to '
+                               'custom_hooks (it schedules alpha_t and owns the prediction memory).')
+        if self._teacher_probs is None:
+            raise RuntimeError('PSKDLoss got no teacher: set roi_head.type to \'PSKDRoIHead\' (or '
+                               '\'PSKDCascadeRoIHead\'), which hands each batch\'s teacher to the loss.')
+        teacher_probs, has_teacher = self._teacher_probs, self._has_teacher
+        self._teacher_probs = self._has_teacher = None
+        if teacher_probs.shape != cls_score.shape:
+            raise ValueError(f'PSKDLoss: teacher of shape {tuple(teacher_probs.shape)} does not match '
+                             f'logits {tuple(cls_score.shape)}: num_classes of the head and the memory differ.')
+        covered = has_teacher.float()
+        self.last_stats = dict(
+            coverage=covered.mean().item() if covered.numel() else 0.0,
+            teacher_conf=(teacher_probs.max(1).values[has_teacher].mean().item()
+                          if bool(has_teacher.any()) else 0.0))
+        return teacher_probs, has_teacher

@@ -1,0 +1,3 @@
+from .pskd_roi_head import PSKDCascadeRoIHead, PSKDRoIHead, PSKDRoIHeadMixin
+
+__all__ = ['PSKDRoIHead', 'PSKDCascadeRoIHead', 'PSKDRoIHeadMixin']
