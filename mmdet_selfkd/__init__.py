@@ -3,7 +3,7 @@
 Importing it (``custom_imports=dict(imports=['mmdet_selfkd'])``) registers its losses, RoI heads, hooks
 and metrics into mmdet's registries and lets torch>=2.6 load mmengine checkpoints (see ``compat``).
 """
-from . import compat, engine, models  # noqa: F401
+from . import compat, engine, evaluation, models  # noqa: F401
 
 __version__ = '0.1.0'
 

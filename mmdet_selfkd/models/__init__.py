@@ -1,2 +1,3 @@
 from .losses import *  # noqa: F401,F403
 from .roi_heads import *  # noqa: F401,F403
+from .backbones import *  # noqa: F401,F403
