@@ -1,29 +1,47 @@
-"""Compatibility of the pinned stack (mmengine 0.10.7, torch>=2.6), without patching either library.
+"""Compatibility of the pinned stack (mmengine 0.10.7, torch>=2.6), through mmengine's own extension
+points rather than patches.
 
 torch 2.6 made ``torch.load(weights_only=True)`` the default; mmengine 0.10.7 calls ``torch.load``
-without the argument, and its checkpoints hold a few non-tensor objects (numpy scalars and arrays in
-the message hub, mmengine's ``HistoryBuffer``), so resume and test fail. Instead of turning the safe
-loader off (``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1``), we allow exactly those types through torch's own
-allow-list, ``torch.serialization.add_safe_globals``; any other object still fails loudly.
+without the argument, and its checkpoints hold a few non-tensor objects (numpy arrays and scalars and
+mmengine's ``HistoryBuffer`` in the message hub, whose pickled statistics methods need ``getattr``), so
+resume and test fail. Instead of turning the safe loader off for the whole process
+(``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1``), we register, with ``CheckpointLoader.register_scheme``, a
+local-file loader that keeps ``weights_only=True`` and allows exactly those types, only while mmengine
+loads a checkpoint. Any other object in a checkpoint still fails loudly.
 """
+import codecs
+import collections
 import importlib.util
+import os.path as osp
+from typing import Optional
 
 import numpy as np
 import torch
 from mmengine.logging import HistoryBuffer
+from mmengine.runner import CheckpointLoader
 
 
 def mmengine_checkpoint_globals() -> list:
-    """The non-tensor types mmengine 0.10.7 writes into checkpoints."""
+    """The non-tensor globals mmengine 0.10.7 writes into checkpoints."""
     multiarray = np._core.multiarray if hasattr(np, '_core') else np.core.multiarray
     dtype_types = [type(np.dtype(name)) for name in ('float64', 'float32', 'int64', 'int32', 'bool')]
-    return [HistoryBuffer, np.ndarray, np.dtype, multiarray._reconstruct, multiarray.scalar, *dtype_types]
+    return [HistoryBuffer, getattr, collections.Counter, codecs.encode, np.ndarray, np.dtype,
+            multiarray._reconstruct, multiarray.scalar, *dtype_types]
+
+
+def load_local_checkpoint(filename: str, map_location: Optional[str] = None):
+    """mmengine's local checkpoint loader, with ``weights_only=True`` and mmengine's types allowed."""
+    filename = osp.expanduser(filename)
+    if not osp.isfile(filename):
+        raise FileNotFoundError(f'{filename} can not be found.')
+    with torch.serialization.safe_globals(mmengine_checkpoint_globals()):
+        return torch.load(filename, map_location=map_location, weights_only=True)
 
 
 def allow_mmengine_checkpoints() -> None:
-    """Let ``torch.load(weights_only=True)`` read mmengine checkpoints (no-op on torch<2.4)."""
-    if hasattr(torch.serialization, 'add_safe_globals'):
-        torch.serialization.add_safe_globals(mmengine_checkpoint_globals())
+    """Make mmengine (resume, ``load_from``, tools/test.py) read its checkpoints on torch>=2.6."""
+    if hasattr(torch.serialization, 'safe_globals'):
+        CheckpointLoader.register_scheme(prefixes='', loader=load_local_checkpoint, force=True)
 
 
 def require_pkg_resources() -> None:

@@ -2,7 +2,6 @@
 plus CPU multi-process (gloo) support. Works with stock mmdet configs and ours."""
 import argparse
 import os
-import os.path as osp
 
 from mmengine.config import DictAction
 from mmengine.registry import RUNNERS
@@ -44,8 +43,7 @@ def enable_visualization(cfg, args: argparse.Namespace) -> None:
 
 def main() -> None:
     args = parse_args()
-    cfg = load_config(args.config, args.cfg_options,
-                      args.work_dir or osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0]))
+    cfg = load_config(args.config, args.cfg_options, args.work_dir)
     setup_launcher(cfg, args.launcher)
     cfg.load_from = args.checkpoint
     if args.show or args.show_dir:

@@ -4,7 +4,7 @@ from typing import Optional
 from mmengine.dataset import ConcatDataset, RepeatDataset
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
-from mmengine.registry import HOOKS
+from mmdet.registry import HOOKS
 from torch import nn
 
 from ...memory import build_memory

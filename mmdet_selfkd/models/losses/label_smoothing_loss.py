@@ -1,0 +1,65 @@
+"""Label smoothing for the classification branch of an RoI head."""
+from typing import Optional
+
+from mmdet.models.losses.utils import weight_reduce_loss
+from mmdet.registry import MODELS
+from torch import Tensor, nn
+
+from .kd_terms import check_epsilon, check_softmax_loss, uniform_teacher
+from .soft_targets import mix_soft_targets, soft_cross_entropy
+
+
+@MODELS.register_module()
+class LabelSmoothingLoss(nn.Module):
+    """Label smoothing (Szegedy et al., CVPR 2016) over all ``K = num_classes + 1`` logits.
+
+    .. math::
+        \\mathcal{L} = -\\sum_c \\big[(1-\\varepsilon)\\,\\mathbb{1}[c=y] + \\varepsilon / K\\big]
+            \\log \\mathrm{softmax}(z)_c
+
+    i.e. PS-KD's target mix with a uniform teacher; background (label ``num_classes``) is smoothed like
+    any other class. Reduction follows mmdet's ``CrossEntropyLoss``: per-row ``label_weights``,
+    ``avg_factor``, ``reduction`` and ``loss_weight``.
+
+    Args:
+        epsilon (float): Smoothing share, in [0, 1). Default 0.1.
+        use_sigmoid (bool): Must be False.
+        reduction (str): 'none', 'mean' or 'sum'.
+        loss_weight (float): Weight of the loss.
+    """
+
+    def __init__(self, epsilon: float = 0.1, use_sigmoid: bool = False, reduction: str = 'mean',
+                 loss_weight: float = 1.0) -> None:
+        super().__init__()
+        check_softmax_loss(type(self).__name__, use_sigmoid, reduction)
+        check_epsilon(type(self).__name__, epsilon)
+        self.epsilon = epsilon
+        self.use_sigmoid = False
+        self.reduction = reduction
+        self.loss_weight = loss_weight
+
+    def forward(self,
+                cls_score: Tensor,
+                label: Tensor,
+                weight: Optional[Tensor] = None,
+                avg_factor: Optional[float] = None,
+                reduction_override: Optional[str] = None,
+                **kwargs) -> Tensor:
+        """Soft cross-entropy against the smoothed target.
+
+        Args:
+            cls_score (Tensor): Logits (N, num_classes + 1).
+            label (Tensor): Hard labels (N,).
+            weight (Tensor, optional): Per-row weights (N,).
+            avg_factor (float, optional): Normaliser of the mean.
+            reduction_override (str, optional): Overrides ``reduction``.
+
+        Returns:
+            Tensor: The loss.
+        """
+        num_rows, num_logits = cls_score.shape
+        uniform = uniform_teacher(num_rows, num_logits, cls_score.device)
+        loss = soft_cross_entropy(cls_score, mix_soft_targets(label, num_logits, self.epsilon, uniform))
+        if weight is not None:
+            weight = weight.float()
+        return self.loss_weight * weight_reduce_loss(loss, weight, reduction_override or self.reduction, avg_factor)

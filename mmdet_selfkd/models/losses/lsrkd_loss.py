@@ -1,0 +1,48 @@
+"""LsrKD: label smoothing recast as KD from a uniform teacher at a temperature."""
+from typing import Optional
+
+from mmdet.registry import MODELS
+from torch import Tensor
+
+from .kd_terms import uniform_teacher
+from .temperature_kd_loss import Teacher, TemperatureKDLoss
+
+
+@MODELS.register_module()
+class LsrKDLoss(TemperatureKDLoss):
+    """LsrKD (Wang et al., arXiv 2009.05226), optionally with Teacher Correction (LsrKD-TC).
+
+    .. math::
+        \\mathcal{L} = \\mathrm{CE}(z, y) + \\lambda\\, T^2\\,
+            \\mathrm{KL}\\big(u^T \\,\\|\\, \\mathrm{softmax}(z/T)\\big)
+
+    over all ``K = num_classes + 1`` logits (background included). Without TC the teacher is uniform,
+    ``u_c = 1/K``, at every temperature. With TC (``tc_share = s``) the teacher is first corrected on
+    probabilities, ``u_y = s`` and ``u_c = (1-s)/(K-1)`` for the other classes (for a negative RoI ``y``
+    is background), then softened as ``u^T ∝ u^{1/T}``, which keeps the true class the most likely
+    but flattens it towards uniform as ``T`` grows (``s`` is the share at ``T = 1``).
+    Reduction: see :class:`TemperatureKDLoss`.
+
+    Args:
+        temperature (float): ``T`` > 0. Default 4.
+        kd_weight (float): ``lambda`` >= 0. Default 0.1.
+        tc_share (float, optional): TC share of the true class, in (1/K, 1]; None (default): no TC.
+        num_classes (int, optional): ``bbox_head.num_classes``, to check ``tc_share`` at build time.
+        use_sigmoid (bool): Must be False.
+        reduction (str): 'none', 'mean' or 'sum'.
+        loss_weight (float): Weight of the whole loss.
+    """
+
+    def __init__(self,
+                 temperature: float = 4.0,
+                 kd_weight: float = 0.1,
+                 tc_share: Optional[float] = None,
+                 num_classes: Optional[int] = None,
+                 use_sigmoid: bool = False,
+                 reduction: str = 'mean',
+                 loss_weight: float = 1.0) -> None:
+        super().__init__(temperature, kd_weight, tc_share, num_classes, use_sigmoid, reduction, loss_weight)
+
+    def teacher(self, cls_score: Tensor, label: Tensor) -> Teacher:
+        """The uniform teacher, for every row."""
+        return uniform_teacher(cls_score.size(0), cls_score.size(1), cls_score.device), None

@@ -1,0 +1,46 @@
+"""MrKD: KD from earlier copies of the model on the current proposals."""
+from typing import Optional
+
+from mmdet.registry import MODELS
+
+from .temperature_kd_loss import ProvidedTeacherKDLoss
+
+
+@MODELS.register_module()
+class MrKDLoss(ProvidedTeacherKDLoss):
+    """Memory-replay knowledge distillation (Wang et al., arXiv 2009.05226), optionally with TC.
+
+    .. math::
+        \\mathcal{L}_i = \\mathrm{CE}(z_i, y_i) + \\lambda\\, m\\, T^2\\,
+            \\mathrm{KL}\\Big(\\tfrac{1}{M}\\sum_{k=1}^{M} \\mathrm{TC}\\big(\\mathrm{softmax}(z^{(k)}_i)\\big)^T
+            \\,\\Big\\|\\, \\mathrm{softmax}(z_i/T)\\Big)
+
+    over all ``K = num_classes + 1`` logits and every sampled RoI (negatives included), where
+    ``z^{(k)}_i`` are the logits of the ``M`` stored copies of the model for the same RoI and
+    ``p^T ∝ p^{1/T}`` (so without TC each term is ``softmax(z^{(k)}_i / T)``). TC (``tc_share = s``)
+    sets each copy's true-class probability to ``s`` and rescales its other classes to ``1 - s``,
+    before softening. ``m = 0`` until the first copy is taken. The copies live in
+    :class:`~mmdet_selfkd.memory.copy_ring_teacher.CopyRingTeacher`, owned by
+    :class:`~mmdet_selfkd.engine.hooks.MrKDHook` (ring size and refresh interval are its settings).
+    Reduction: see :class:`~.temperature_kd_loss.TemperatureKDLoss`.
+
+    Args:
+        temperature (float): ``T`` > 0. Default 4.
+        kd_weight (float): ``lambda`` >= 0. Default 1.
+        tc_share (float, optional): TC share of the true class, in (1/K, 1]; None (default): no TC.
+        num_classes (int, optional): ``bbox_head.num_classes``, to check ``tc_share`` at build time.
+        use_sigmoid (bool): Must be False.
+        reduction (str): 'none', 'mean' or 'sum'.
+        loss_weight (float): Weight of the whole loss.
+    """
+    hook_name = 'MrKDHook'
+
+    def __init__(self,
+                 temperature: float = 4.0,
+                 kd_weight: float = 1.0,
+                 tc_share: Optional[float] = None,
+                 num_classes: Optional[int] = None,
+                 use_sigmoid: bool = False,
+                 reduction: str = 'mean',
+                 loss_weight: float = 1.0) -> None:
+        super().__init__(temperature, kd_weight, tc_share, num_classes, use_sigmoid, reduction, loss_weight)

@@ -1,0 +1,65 @@
+"""Shared fixtures: a tiny shapes dataset, and helpers to run the real tools on it."""
+import json
+import os
+import subprocess
+import sys
+from glob import glob
+from pathlib import Path
+from typing import Dict, List, Sequence
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+BASELINE_CFG = str(REPO / 'configs/shapes/faster-rcnn_r18_fpn_8e_shapes.py')
+PSKD_CFG = str(REPO / 'configs/pskd/faster-rcnn_r18_fpn_pskd-8e_shapes.py')
+
+
+@pytest.fixture(scope='session')
+def shapes_root(tmp_path_factory) -> str:
+    """16 train / 8 val images of the synthetic shapes dataset."""
+    from mmdet_selfkd.datasets import make_shapes_dataset
+    root = tmp_path_factory.mktemp('shapes')
+    make_shapes_dataset(str(root), splits={'train': 16, 'val': 8}, seed=1)
+    return str(root)
+
+
+def tiny_run_options(data_root: str, **extra) -> List[str]:
+    """--cfg-options that point a shapes config at ``data_root`` and make a run tiny and deterministic."""
+    data_root = data_root.rstrip('/') + '/'
+    options = {
+        'train_dataloader.dataset.data_root': data_root,
+        'val_dataloader.dataset.data_root': data_root,
+        'test_dataloader.dataset.data_root': data_root,
+        'val_evaluator.ann_file': data_root + 'annotations/val.json',
+        'test_evaluator.ann_file': data_root + 'annotations/val.json',
+        'train_dataloader.batch_size': 4,
+        'train_dataloader.num_workers': 0,
+        'train_dataloader.persistent_workers': False,
+        'val_dataloader.num_workers': 0,
+        'val_dataloader.persistent_workers': False,
+        'test_dataloader.num_workers': 0,
+        'test_dataloader.persistent_workers': False,
+        'train_cfg.max_epochs': 1,
+        'default_hooks.logger.interval': 1,
+        'randomness.seed': 0,
+    }
+    options.update(extra)
+    return ['--cfg-options'] + [f'{key}={value}' for key, value in options.items()]
+
+
+def run_tool(args: Sequence[str], check: bool = True, env: Dict[str, str] = None,
+             launcher: Sequence[str] = (sys.executable,)) -> subprocess.CompletedProcess:
+    """Run a repo tool (e.g. ``tools/train.py``) as a user would, from the repo root."""
+    proc = subprocess.run([*launcher, *args], cwd=REPO, capture_output=True, text=True,
+                          env={**os.environ, 'PYTHONWARNINGS': 'ignore', **(env or {})})
+    if check and proc.returncode != 0:
+        raise AssertionError(f'{" ".join(args)} failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}')
+    return proc
+
+
+def read_scalars(work_dir: str) -> List[dict]:
+    """The training scalars mmengine logged (``<work_dir>/<timestamp>/vis_data/scalars.json``)."""
+    files = sorted(glob(os.path.join(work_dir, '*', 'vis_data', 'scalars.json')))
+    assert files, f'no scalars.json under {work_dir}'
+    with open(files[-1]) as f:
+        return [json.loads(line) for line in f if line.strip()]
