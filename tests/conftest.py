@@ -23,8 +23,8 @@ def shapes_root(tmp_path_factory) -> str:
     return str(root)
 
 
-def tiny_run_options(data_root: str, **extra) -> List[str]:
-    """--cfg-options that point a shapes config at ``data_root`` and make a run tiny and deterministic."""
+def tiny_options(data_root: str, **extra) -> dict:
+    """Config options that point a shapes config at ``data_root`` and make a run tiny and deterministic."""
     data_root = data_root.rstrip('/') + '/'
     options = {
         'train_dataloader.dataset.data_root': data_root,
@@ -44,7 +44,12 @@ def tiny_run_options(data_root: str, **extra) -> List[str]:
         'randomness.seed': 0,
     }
     options.update(extra)
-    return ['--cfg-options'] + [f'{key}={value}' for key, value in options.items()]
+    return options
+
+
+def tiny_run_options(data_root: str, **extra) -> List[str]:
+    """:func:`tiny_options` as ``--cfg-options`` of a tool."""
+    return ['--cfg-options'] + [f'{key}={value}' for key, value in tiny_options(data_root, **extra).items()]
 
 
 def run_tool(args: Sequence[str], check: bool = True, env: Dict[str, str] = None,

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from mmengine.dataset import ConcatDataset, RepeatDataset
 from mmengine.dist import get_world_size
+from mmengine.runner import IterBasedTrainLoop
 
 
 def repeat_times(dataset) -> int:
@@ -50,11 +51,13 @@ class AlphaSchedule:
         loop = runner.train_loop
         dataloader = loop.dataloader
         times = repeat_times(dataloader.dataset)
-        if hasattr(loop, 'max_epochs'):
+        if not isinstance(loop, IterBasedTrainLoop):
             iters_per_epoch = len(dataloader)
             return cls(alpha_T, loop.max_epochs * times, iters_per_epoch / times, times, iters_per_epoch, by_iter)
         num_images = len(dataloader.dataset) / times
-        iters_per_pass = math.ceil(num_images / (dataloader.batch_size * get_world_size()))
+        # mmdet's AspectRatioBatchSampler leaves DataLoader.batch_size unset
+        batch_size = dataloader.batch_size or dataloader.batch_sampler.batch_size
+        iters_per_pass = math.ceil(num_images / (batch_size * get_world_size()))
         return cls(alpha_T, loop.max_iters / iters_per_pass, iters_per_pass, by_iter=by_iter)
 
     def progress(self, global_iter: int) -> float:

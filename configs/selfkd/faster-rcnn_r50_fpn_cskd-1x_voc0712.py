@@ -1,0 +1,8 @@
+# CS-KD for Faster R-CNN R50-FPN on VOC07+12 (4 epochs of 3 repeats, ~3.1k iterations each at 16 images per batch).
+# With 2 images per GPU most partners come from the class memory (see train/cskd_memory_pair_rate).
+_base_ = 'mmdet::pascal_voc/faster-rcnn_r50_fpn_1x_voc0712.py'
+
+custom_imports = dict(imports=['mmdet_selfkd'], allow_failed_imports=False)
+model = dict(roi_head=dict(type='SelfKDRoIHead',
+                           bbox_head=dict(loss_cls=dict(type='CSKDLoss', temperature=4.0, kd_weight=1.0))))
+custom_hooks = [dict(type='CSKDHook')]

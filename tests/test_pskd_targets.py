@@ -1,0 +1,131 @@
+"""PS-KD soft targets, loss normalisation and the alpha schedule, against numbers worked by hand."""
+import math
+
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.runner import Runner
+
+from mmdet_selfkd.engine import AlphaSchedule
+from mmdet_selfkd.memory import decode_topk, encode_topk
+from mmdet_selfkd.models.losses import PSKDLoss, mix_soft_targets
+
+from conftest import BASELINE_CFG, tiny_options
+
+LOGITS = [1.0, 2.0, 3.0]
+LOG_Z = 3 + math.log(1 + math.exp(-1) + math.exp(-2))  # logsumexp([1, 2, 3]) = 3.407606
+LOG_P = [z - LOG_Z for z in LOGITS]  # [-2.407606, -1.407606, -0.407606]
+
+
+def test_mixed_targets_by_hand():
+    teacher = torch.tensor([[0.2, 0.5, 0.3], [0.1, 0.1, 0.8]])
+    targets = mix_soft_targets(torch.tensor([0, 2]), 3, 0.4, teacher, torch.tensor([True, False]))
+    # row 0: 0.6 * [1, 0, 0] + 0.4 * [0.2, 0.5, 0.3]; row 1 has no teacher: one-hot
+    assert torch.allclose(targets, torch.tensor([[0.68, 0.20, 0.12], [0.0, 0.0, 1.0]]))
+    assert torch.equal(mix_soft_targets(torch.tensor([1]), 3, 0.0, teacher[:1]), torch.tensor([[0.0, 1.0, 0.0]]))
+
+
+def _loss(alpha=0.4, **kwargs):
+    loss = PSKDLoss(**kwargs)
+    loss.alpha = alpha
+    loss.set_teacher(torch.tensor([[0.2, 0.5, 0.3], [0.2, 0.5, 0.3]]), torch.tensor([True, True]))
+    return loss
+
+
+def test_soft_cross_entropy_by_hand():
+    expected_row0 = -(0.68 * LOG_P[0] + 0.20 * LOG_P[1] + 0.12 * LOG_P[2])  # 1.967606
+    # row 1 (label 2): 0.6 * [0, 0, 1] + 0.4 * teacher = [0.08, 0.2, 0.72]
+    expected_row1 = -(0.08 * LOG_P[0] + 0.20 * LOG_P[1] + 0.72 * LOG_P[2])
+    logits, labels = torch.tensor([LOGITS, LOGITS]), torch.tensor([0, 2])
+    none = _loss(reduction='none')(logits, labels)
+    assert none.tolist() == pytest.approx([expected_row0, expected_row1], abs=1e-5)
+    assert _loss()(logits, labels).item() == pytest.approx((expected_row0 + expected_row1) / 2, abs=1e-5)
+    # label_weights and avg_factor as in mmdet's CrossEntropyLoss; loss_weight scales
+    weighted = _loss(loss_weight=2.0)(logits, labels, torch.tensor([1.0, 0.0]), avg_factor=4.0)
+    assert weighted.item() == pytest.approx(2.0 * expected_row0 / 4.0, abs=1e-5)
+    summed = _loss()(logits, labels, reduction_override='sum')
+    assert summed.item() == pytest.approx(expected_row0 + expected_row1, abs=1e-5)
+
+
+def test_alpha_zero_is_plain_cross_entropy():
+    logits, labels = torch.randn(5, 4), torch.tensor([0, 1, 2, 3, 3])
+    loss = _loss(alpha=0.0)
+    loss.set_teacher(torch.rand(5, 4).softmax(1), torch.ones(5, dtype=torch.bool))
+    assert torch.allclose(loss(logits, labels), torch.nn.functional.cross_entropy(logits, labels))
+
+
+def test_loss_needs_hook_and_teacher():
+    loss = PSKDLoss()
+    with pytest.raises(RuntimeError, match="PSKDHook"):
+        loss(torch.randn(2, 3), torch.tensor([0, 1]))
+    loss.alpha = 0.5
+    with pytest.raises(RuntimeError, match="PSKDRoIHead"):
+        loss(torch.randn(2, 3), torch.tensor([0, 1]))
+    loss.set_teacher(torch.rand(2, 5), torch.ones(2, dtype=torch.bool))
+    with pytest.raises(ValueError, match='num_classes'):
+        loss(torch.randn(2, 3), torch.tensor([0, 1]))
+
+
+def test_sigmoid_heads_are_refused():
+    with pytest.raises(ValueError, match='use_sigmoid'):
+        PSKDLoss(use_sigmoid=True)
+
+
+def test_topk_encoding_by_hand():
+    probs = torch.tensor([[0.5, 0.3, 0.1, 0.06, 0.04]])
+    rows = encode_topk(torch.tensor([[1., 2., 3., 4.]]), torch.tensor([1]), probs, topk=2)
+    # keeps 0.5 and 0.3; the other 0.2 spread evenly over the 3 remaining classes
+    decoded = decode_topk(rows, 5)
+    assert torch.allclose(decoded, torch.tensor([[0.5, 0.3, 0.2 / 3, 0.2 / 3, 0.2 / 3]]), atol=1e-3)
+    assert rows.dtype == torch.float16 and rows.shape == (1, 4 + 1 + 2 + 2)
+
+
+def test_alpha_schedule_epoch_loop():
+    schedule = AlphaSchedule(alpha_T=0.8, total_passes=4, iters_per_pass=10, passes_per_epoch=1, iters_per_epoch=10)
+    assert [schedule.pass_index(i) for i in (0, 9, 10, 39)] == [0, 0, 1, 3]
+    assert [schedule.alpha(i) for i in (0, 9, 10, 25, 39)] == pytest.approx([0, 0, 0.2, 0.4, 0.6])
+
+
+def test_alpha_schedule_repeat_dataset_counts_passes_not_epochs():
+    # RepeatDataset(times=3): an epoch of 30 iterations is 3 passes of 10; 2 epochs -> T = 6
+    schedule = AlphaSchedule(alpha_T=0.6, total_passes=6, iters_per_pass=10, passes_per_epoch=3, iters_per_epoch=30)
+    assert [schedule.pass_index(i) for i in (0, 10, 29, 30, 59)] == [0, 1, 2, 3, 5]
+    assert schedule.alpha(10) == pytest.approx(0.1) and schedule.alpha(59) == pytest.approx(0.5)
+    # an uneven last batch (31 iterations per epoch) never moves a pass across the epoch boundary
+    uneven = AlphaSchedule(alpha_T=0.6, total_passes=6, iters_per_pass=31 / 3, passes_per_epoch=3, iters_per_epoch=31)
+    assert [uneven.pass_index(i) for i in (30, 31, 61, 62)] == [2, 3, 5, 6]
+
+
+def test_alpha_schedule_iteration_loop_and_per_iteration_ramp():
+    schedule = AlphaSchedule(alpha_T=0.8, total_passes=4, iters_per_pass=13)
+    assert [schedule.pass_index(i) for i in (12, 13, 51)] == [0, 1, 3]
+    ramp = AlphaSchedule(alpha_T=0.8, total_passes=4, iters_per_pass=13, by_iter=True)
+    assert ramp.alpha(12) == 0.0  # first pass: no memory yet
+    assert ramp.alpha(26) == pytest.approx(0.4) and ramp.alpha(32.5) == pytest.approx(0.8 * 2.5 / 4)
+
+
+def _runner(shapes_root, tmp_path, **options):
+    cfg = Config.fromfile(BASELINE_CFG)
+    cfg.merge_from_dict(tiny_options(shapes_root, **options))
+    cfg.work_dir = str(tmp_path)
+    return Runner.from_cfg(cfg)
+
+
+def test_schedule_from_real_runners(shapes_root, tmp_path):
+    # epoch loop over RepeatDataset(times=3): 16 images, batch 4 -> 12 iterations an epoch, 3 passes
+    runner = _runner(shapes_root, tmp_path / 'epoch', **{'train_cfg.max_epochs': 2})
+    cfg = runner.cfg
+    cfg.train_dataloader.dataset = dict(type='RepeatDataset', times=3, dataset=cfg.train_dataloader.dataset)
+    runner = Runner.from_cfg(cfg)
+    schedule = AlphaSchedule.from_runner(runner, alpha_T=0.8)
+    assert (schedule.total_passes, schedule.passes_per_epoch, schedule.iters_per_epoch) == (6, 3, 12)
+    assert [schedule.pass_index(i) for i in (3, 4, 11, 12)] == [0, 1, 2, 3]
+    # iteration loop: 16 images at batch 4 -> a pass is 4 iterations; 20 iterations -> T = 5
+    cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=20, val_interval=20)
+    cfg.train_dataloader.dataset = cfg.train_dataloader.dataset.dataset
+    cfg.train_dataloader.sampler = dict(type='InfiniteSampler', shuffle=True)
+    cfg.param_scheduler = []
+    cfg.work_dir = str(tmp_path / 'iter')
+    schedule = AlphaSchedule.from_runner(Runner.from_cfg(cfg), alpha_T=0.8)
+    assert (schedule.total_passes, schedule.iters_per_pass) == (5, 4)
+    assert schedule.alpha(8) == pytest.approx(0.8 * 2 / 5)
