@@ -1,10 +1,12 @@
 """Where past predictions are stored: the per-image memories behind the ``gt`` and ``iou`` strategies.
 
 Both keep two buffers: ``prev_preds`` (what the model predicted during the last finished pass: the
-teacher ``p_{t-1}``, read-only during a pass) and ``cur_preds`` (what it predicts now, written from the
-same forward pass that trains). :meth:`end_pass` all-gathers ``cur_preds`` across ranks and merges it
-into ``prev_preds``, so every rank teaches from every rank's predictions, and the teacher is the same
-whichever rank sees an image next.
+teacher ``p_{t-1}``) and ``cur_preds`` (what it predicts now, written from the same forward pass that
+trains). Once an image has been taught, its ``prev_preds`` entry is dropped, so the two together hold
+about one pass worth of predictions. :meth:`end_pass` all-gathers ``cur_preds`` across ranks and merges
+it into ``prev_preds``, so every rank teaches from every rank's predictions, and the teacher is the same
+whichever rank sees an image next. (An image drawn twice in one pass, as a shuffled ``RepeatDataset``
+can do, gets no teacher the second time.)
 
 Each image's entry is one fp16 tensor of rows ``[x1, y1, x2, y2, label, p_1..p_k, c_1..c_k]``: a box in
 original-image pixels, its label and its top-k class probabilities ``p`` with their classes ``c``.
@@ -72,6 +74,8 @@ class PredictionMemory:
     def record(self, batch: RoIBatch, probs: Tensor) -> None:
         """Store this pass's predictions ``probs`` (N, num_classes) of the batch's RoIs."""
         for img, img_probs in zip(batch.images, batch.split_rows(probs.detach().float().cpu())):
+            for kind in ('gt', 'proposal'):  # p_{t-1} of this image has taught: free it
+                self.prev_preds.pop((batch.stage, kind, img.key), None)
             for kind, rows in self._encode_image(img, img_probs).items():
                 self.cur_preds[(batch.stage, kind, img.key)] = rows
 

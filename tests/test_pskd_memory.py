@@ -1,0 +1,227 @@
+"""The three memory strategies on real sampling results of an mmdet RoI head, and the coordinate
+round trips (resize, flip) that let a prediction find its proposal again a pass later."""
+import json
+import os
+from dataclasses import replace
+
+import numpy as np
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.dataset import pseudo_collate
+from mmengine.registry import init_default_scope
+
+from mmdet_selfkd.memory import GTMemory, IoUMemory, RoIBatch, SnapshotTeacher, build_memory, to_original_coords
+from mmdet_selfkd.engine import PSKDHook
+
+from conftest import PSKD_CFG, tiny_options
+
+NUM_LOGITS = 4  # 3 shape classes + background
+
+
+class BatchRecorder:
+    """Stands in for a memory inside a real PSKDRoIHead: keeps the RoIBatch it is shown."""
+    strategy = 'recorder'
+
+    def __init__(self):
+        self.batches = []
+
+    def teach(self, batch):
+        self.batches.append(batch)
+        n = batch.rois.size(0)
+        return torch.zeros(n, NUM_LOGITS), torch.zeros(n, dtype=torch.bool)
+
+    def record(self, batch, probs):
+        pass
+
+
+def build(shapes_root, flip_prob=0.5, scale=(160, 160)):
+    from mmdet.registry import DATASETS, MODELS
+    init_default_scope('mmdet')
+    cfg = Config.fromfile(PSKD_CFG)
+    cfg.merge_from_dict(tiny_options(shapes_root))
+    pipeline = cfg.train_dataloader.dataset.pipeline
+    pipeline[2].scale, pipeline[3].prob = scale, flip_prob
+    dataset = DATASETS.build(cfg.train_dataloader.dataset)
+    torch.manual_seed(0)
+    model = MODELS.build(cfg.model)
+    model.init_weights()
+    model.train()
+    for loss in model.roi_head.pskd_losses():
+        loss.alpha = 0.0
+    return model, dataset
+
+
+def sampled_batch(model, dataset, indices=(0, 1, 2, 3)):
+    """Run the real model on real images; return the RoIBatch its RoI head built."""
+    recorder = BatchRecorder()
+    model.roi_head.pskd_memory = recorder
+    data_batch = pseudo_collate([dataset[i] for i in indices])
+    data = model.data_preprocessor(data_batch, True)
+    model.loss(data['inputs'], data['data_samples'])
+    return recorder.batches[0], data_batch
+
+
+@pytest.fixture(scope='module')
+def real(shapes_root):
+    model, dataset = build(shapes_root)
+    batch, data_batch = sampled_batch(model, dataset)
+    return model, dataset, batch, data_batch
+
+
+def random_probs(n, seed=0):
+    gen = torch.Generator().manual_seed(seed)
+    return torch.rand(n, NUM_LOGITS, generator=gen).softmax(1)
+
+
+def test_gt_memory_teaches_the_mean_of_each_gts_positives(real):
+    _, _, batch, _ = real
+    probs = random_probs(batch.rois.size(0))
+    memory = GTMemory(NUM_LOGITS, topk=NUM_LOGITS)  # keep every class: exact up to fp16
+    memory.record(batch, probs)
+    teacher, has = memory.teach(batch)
+    assert not has.any()  # nothing is taught from the pass being recorded
+    memory.end_pass()
+    teacher, has = memory.teach(batch)
+    offset = 0
+    for img, img_probs in zip(batch.images, batch.split_rows(probs)):
+        num_pos = img.pos_boxes.size(0)
+        assert num_pos > 0
+        for row in range(num_pos):
+            same_gt = img.pos_gt_inds == img.pos_gt_inds[row]
+            expected = img_probs[:num_pos][same_gt].mean(0)
+            assert has[offset + row]
+            assert torch.allclose(teacher[offset + row], expected, atol=2e-3)
+        assert not has[offset + num_pos:offset + img.num_rois].any()  # negatives stay one-hot
+        offset += img.num_rois
+
+
+def test_iou_memory_matches_proposals_and_falls_back(real):
+    _, _, batch, _ = real
+    probs = random_probs(batch.rois.size(0), seed=1)
+    memory = IoUMemory(NUM_LOGITS, topk=NUM_LOGITS, iou_thr=0.9, fallback='gt')
+    memory.record(batch, probs)
+    memory.end_pass()
+    teacher, has = memory.teach(batch)
+    img, img_probs = batch.images[0], batch.split_rows(probs)[0]
+    num_pos = img.pos_boxes.size(0)
+    # the very same proposals come back: each is taught by its own prediction (IoU 1); proposals that
+    # duplicate another one (a GT added as proposal and an identical RPN box) may take their twin's
+    assert has[:num_pos].all()
+    from mmdet.structures.bbox import bbox_overlaps
+    twins = (bbox_overlaps(img.pos_boxes, img.pos_boxes) > 0.999).sum(1) > 1
+    assert (~twins).sum() > 0
+    assert torch.allclose(teacher[:num_pos][~twins], img_probs[:num_pos][~twins], atol=2e-3)
+    # proposals with no stored proposal near them: the GT memory teaches (mean of the GT's positives)
+    img = replace(img, pos_boxes=img.pos_boxes + torch.tensor([1000., 0., 1000., 0.]))
+    moved = RoIBatch(batch.stage, [img] + batch.images[1:], batch.rois)
+    teacher, has = memory.teach(moved)
+    gt_mean = torch.stack([img_probs[:num_pos][img.pos_gt_inds == g].mean(0) for g in img.pos_gt_inds])
+    assert has[:num_pos].all()
+    assert torch.allclose(teacher[:num_pos], gt_mean, atol=2e-3)
+    onehot_fallback = IoUMemory(NUM_LOGITS, iou_thr=0.9, fallback='onehot')
+    onehot_fallback.prev_preds = {k: v for k, v in memory.prev_preds.items() if k[1] == 'proposal'}
+    assert not onehot_fallback.teach(moved)[1][:num_pos].any()
+
+
+@pytest.mark.parametrize('flip_prob,scale', [(1.0, (320, 320)), (0.0, (80, 80))])
+def test_stored_boxes_are_in_original_coordinates(shapes_root, flip_prob, scale):
+    model, dataset = build(shapes_root, flip_prob=flip_prob, scale=scale)
+    batch, data_batch = sampled_batch(model, dataset, indices=(0, 1))
+    with open(os.path.join(shapes_root, 'annotations/train.json')) as f:
+        coco = json.load(f)
+    for img, sample in zip(batch.images, data_batch['data_samples']):
+        assert sample.metainfo['flip'] == bool(flip_prob)
+        img_id = sample.metainfo['img_id']
+        boxes = [a['bbox'] for a in coco['annotations'] if a['image_id'] == img_id]
+        expected = torch.tensor([[x, y, x + w, y + h] for x, y, w, h in boxes], dtype=torch.float32)
+        # mmdet's own boxes went through Resize and RandomFlip; mapped back they are the annotations again
+        assert torch.allclose(img.gt_boxes, expected, atol=1e-3)
+        assert img.key == sample.metainfo['img_path']
+
+
+def test_to_original_coords_vertical_and_diagonal_flips():
+    meta = dict(img_shape=(100, 200), scale_factor=(2.0, 0.5), flip=True, flip_direction='diagonal')
+    # original box (10, 40, 30, 60) -> resized (20, 20, 60, 30) -> diagonal flip in 200x100
+    flipped = torch.tensor([[200 - 60., 100 - 30., 200 - 20., 100 - 20.]])
+    assert torch.allclose(to_original_coords(flipped, meta), torch.tensor([[10., 40., 30., 60.]]))
+    meta['flip_direction'] = 'vertical'
+    assert torch.allclose(to_original_coords(torch.tensor([[20., 70., 60., 80.]]), meta),
+                          torch.tensor([[10., 40., 30., 60.]]))
+
+
+def test_snapshot_scores_with_the_weights_of_the_previous_pass(real):
+    model, _, batch, data_batch = real
+    teacher = SnapshotTeacher(NUM_LOGITS)
+    teacher.set_batch(data_batch)
+    assert not teacher.teach(batch)[1].any()  # first pass: no snapshot yet
+    with torch.no_grad():
+        model.eval()
+        inputs = model.data_preprocessor(data_batch, True)['inputs']
+        expected = model.roi_head._bbox_forward(model.extract_feat(inputs), batch.rois)['cls_score'].softmax(1)
+        model.train()
+    teacher.end_pass(model)
+    with torch.no_grad():  # the live model moves on; the snapshot must not
+        model.roi_head.bbox_head.fc_cls.weight.add_(1.0)
+    teacher.set_batch(data_batch)
+    probs, has = teacher.teach(batch)
+    assert has.all() and torch.allclose(probs, expected, atol=1e-5)
+    assert not any(k.startswith('snapshot') for k in model.state_dict())  # no leak into the model
+    model.roi_head.bbox_head.fc_cls.weight.data.sub_(1.0)
+
+
+def test_memory_state_round_trip_and_mismatch_errors(real):
+    _, _, batch, _ = real
+    memory = IoUMemory(NUM_LOGITS)
+    memory.record(batch, random_probs(batch.rois.size(0)))
+    memory.end_pass()
+    memory.record(batch, random_probs(batch.rois.size(0), seed=3))
+    state = memory.state_dict()
+    restored = IoUMemory(NUM_LOGITS)
+    restored.load_state_dict(state)
+    assert restored.prev_preds.keys() == memory.prev_preds.keys()
+    assert all(torch.equal(restored.prev_preds[k], memory.prev_preds[k]) for k in memory.prev_preds)
+    assert all(torch.equal(restored.cur_preds[k], memory.cur_preds[k]) for k in memory.cur_preds)
+    with pytest.raises(ValueError, match='num_classes=4 .* num_classes=9'):
+        IoUMemory(9).load_state_dict(state)
+    with pytest.raises(ValueError, match="strategy='iou' .* strategy='gt'"):
+        GTMemory(NUM_LOGITS).load_state_dict(state)
+
+
+def test_memory_size_fits_coco_budget(real):
+    """Bytes per image of the iou strategy, extrapolated to COCO train2017 (118k images), stay < 0.5 GB
+    even with the 128 positives per image an mmdet sampler allows at most (512 RoIs x 0.25): the two
+    buffers together hold one entry per image (a taught image leaves prev_preds)."""
+    _, _, batch, _ = real
+    memory = IoUMemory(NUM_LOGITS + 77)  # 80 COCO classes + background
+    probs = torch.rand(batch.rois.size(0), NUM_LOGITS + 77).softmax(1)
+    memory.record(batch, probs)
+    memory.end_pass()
+    memory.record(batch, probs)
+    assert not memory.prev_preds  # every image of the pass left prev_preds when it was recorded
+    per_proposal = 2 * (4 + 1 + 2 * memory.topk)  # fp16 row
+    rows = sum(v.size(0) for v in memory.cur_preds.values())
+    assert memory.nbytes() == rows * per_proposal
+    worst_case_coco = 118_287 * (128 + 7) * per_proposal  # 128 positives + ~7 GTs an image
+    assert worst_case_coco < 0.5 * 2**30
+
+
+@pytest.mark.parametrize('kwargs,match', [
+    (dict(alpha_T=1.5), 'alpha_T'),
+    (dict(alpha_T=-0.1), 'alpha_T'),
+    (dict(memory=dict(strategy='nearest')), "unknown strategy"),
+    (dict(memory=dict(strategy='iou', iou_thr=0.0)), 'iou_thr'),
+    (dict(memory=dict(strategy='iou', iou_thr=1.2)), 'iou_thr'),
+    (dict(memory=dict(strategy='iou', fallback='mean')), 'fallback'),
+    (dict(memory=dict(strategy='gt', topk=0)), 'topk'),
+    (dict(memory=dict(strategy='gt', iou_thr=0.5)), "strategy='gt'"),
+])
+def test_bad_hook_settings_fail_at_build(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        PSKDHook(**kwargs)
+
+
+def test_build_memory_strategies():
+    assert isinstance(build_memory(4, 'gt'), GTMemory)
+    assert isinstance(build_memory(4, 'iou', iou_thr=0.5), IoUMemory)
+    assert isinstance(build_memory(4, 'snapshot'), SnapshotTeacher)
