@@ -63,7 +63,8 @@ class ClassPairTeacher(TeacherProvider):
         """For each positive, a random positive of the same class from another image; -1 where none."""
         if labels.numel() == 0:
             return labels.new_full((0,), -1)
-        image_ids = torch.tensor([sorted(set(keys)).index(key) for key in keys])
+        id_of_key = {key: i for i, key in enumerate(dict.fromkeys(keys))}
+        image_ids = torch.tensor([id_of_key[key] for key in keys])
         allowed = (labels[:, None] == labels[None, :]) & (image_ids[:, None] != image_ids[None, :])
         best_draw, partners = torch.rand(allowed.shape).masked_fill(~allowed, -1).max(1)
         return partners.masked_fill(best_draw < 0, -1)
