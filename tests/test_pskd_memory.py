@@ -175,7 +175,11 @@ def test_memory_state_round_trip_and_mismatch_errors(real):
     memory = IoUMemory(NUM_LOGITS)
     memory.record(batch, random_probs(batch.rois.size(0)))
     memory.end_pass()
-    memory.record(batch, random_probs(batch.rois.size(0), seed=3))
+    first_two = RoIBatch(batch.stage, batch.images[:2], batch.rois)  # half of the next pass
+    memory.record(first_two, random_probs(sum(img.num_rois for img in batch.images[:2]), seed=3))
+    memory.sync()
+    assert {k[2] for k in memory.cur_preds} == {img.key for img in batch.images[:2]}
+    assert {k[2] for k in memory.prev_preds} == {img.key for img in batch.images[2:]}
     state = memory.state_dict()
     restored = IoUMemory(NUM_LOGITS)
     restored.load_state_dict(state)
@@ -198,6 +202,7 @@ def test_memory_size_fits_coco_budget(real):
     memory.record(batch, probs)
     memory.end_pass()
     memory.record(batch, probs)
+    memory.sync()
     assert not memory.prev_preds  # every image of the pass left prev_preds when it was recorded
     per_proposal = 2 * (4 + 1 + 2 * memory.topk)  # fp16 row
     rows = sum(v.size(0) for v in memory.cur_preds.values())

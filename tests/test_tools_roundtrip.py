@@ -27,7 +27,7 @@ def test_mmdet_base_and_custom_imports_resolve():
     from mmdet.registry import MODELS
     init_default_scope('mmdet')
     model = MODELS.build(cfg.model)
-    assert type(model.roi_head).__name__ == 'PSKDRoIHead'
+    assert type(model.roi_head).__name__ == 'SelfKDRoIHead'  # registered as PSKDRoIHead too
     assert type(model.roi_head.bbox_head.loss_cls).__name__ == 'PSKDLoss'
 
 

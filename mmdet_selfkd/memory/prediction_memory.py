@@ -2,17 +2,18 @@
 
 Both keep two buffers: ``prev_preds`` (what the model predicted during the last finished pass: the
 teacher ``p_{t-1}``) and ``cur_preds`` (what it predicts now, written from the same forward pass that
-trains). Once an image has been taught, its ``prev_preds`` entry is dropped, so the two together hold
-about one pass worth of predictions. :meth:`end_pass` all-gathers ``cur_preds`` across ranks and merges
-it into ``prev_preds``, so every rank teaches from every rank's predictions, and the teacher is the same
-whichever rank sees an image next. (An image drawn twice in one pass, as a shuffled ``RepeatDataset``
-can do, gets no teacher the second time.)
+trains). Like the reference PS-KD code, predictions are all-gathered across ranks every iteration
+(:meth:`sync`: a few kB per image), so every rank holds the same memory at all times, teaches from every
+rank's predictions, and rank 0's checkpoint holds all of it. Once an image has been taught its
+``prev_preds`` entry is dropped, so the two buffers together hold one pass worth of predictions;
+:meth:`end_pass` moves ``cur_preds`` into ``prev_preds``. (An image drawn twice in one pass, as a
+shuffled ``RepeatDataset`` can do, gets no teacher the second time.)
 
 Each image's entry is one fp16 tensor of rows ``[x1, y1, x2, y2, label, p_1..p_k, c_1..c_k]``: a box in
 original-image pixels, its label and its top-k class probabilities ``p`` with their classes ``c``.
 :func:`decode_topk` spreads the remaining mass ``1 - sum(p)`` evenly over the other classes.
 """
-from typing import Dict, List, Tuple
+from typing import Dict, Tuple
 
 import torch
 from mmdet.structures.bbox import bbox_overlaps
@@ -56,6 +57,7 @@ class PredictionMemory:
         self.topk = topk
         self.prev_preds: Dict[MemoryKey, Tensor] = {}
         self.cur_preds: Dict[MemoryKey, Tensor] = {}
+        self.pending: Dict[Tuple[int, str], Dict[str, Tensor]] = {}  # recorded, not yet synced
 
     # --- the two calls an RoI head makes every forward -------------------------------------------
     def teach(self, batch: RoIBatch) -> Tuple[Tensor, Tensor]:
@@ -72,17 +74,25 @@ class PredictionMemory:
         return torch.cat(probs), torch.cat(has)
 
     def record(self, batch: RoIBatch, probs: Tensor) -> None:
-        """Store this pass's predictions ``probs`` (N, num_classes) of the batch's RoIs."""
+        """Queue this pass's predictions ``probs`` (N, num_classes) of the batch's RoIs for :meth:`sync`."""
         for img, img_probs in zip(batch.images, batch.split_rows(probs.detach().float().cpu())):
-            for kind in ('gt', 'proposal'):  # p_{t-1} of this image has taught: free it
-                self.prev_preds.pop((batch.stage, kind, img.key), None)
-            for kind, rows in self._encode_image(img, img_probs).items():
-                self.cur_preds[(batch.stage, kind, img.key)] = rows
+            self.pending[(batch.stage, img.key)] = self._encode_image(img, img_probs)
+
+    def sync(self) -> None:
+        """Store every rank's queued predictions on every rank (a collective call under DDP)."""
+        gathered = [self.pending] if get_world_size() == 1 else all_gather_object(self.pending)
+        for pending in gathered:
+            for (stage, key), rows_by_kind in pending.items():
+                for kind in ('gt', 'proposal'):  # p_{t-1} of this image has taught: free it
+                    self.prev_preds.pop((stage, kind, key), None)
+                for kind, rows in rows_by_kind.items():
+                    self.cur_preds[(stage, kind, key)] = rows
+        self.pending = {}
 
     def end_pass(self, model=None) -> None:
-        """Close a pass: merge every rank's ``cur_preds`` into ``prev_preds``."""
-        for preds in self._gather_cur_preds():
-            self.prev_preds.update(preds)
+        """Close a pass: what was predicted in it becomes the teacher of the next one."""
+        self.sync()
+        self.prev_preds.update(self.cur_preds)
         self.cur_preds = {}
 
     # --- per-image logic, per strategy ------------------------------------------------------------
@@ -107,11 +117,6 @@ class PredictionMemory:
         return decode_topk(entry[best], self.num_classes), best_iou >= match_iou
 
     # --- state ------------------------------------------------------------------------------------
-    def _gather_cur_preds(self) -> List[Dict[MemoryKey, Tensor]]:
-        if get_world_size() == 1:
-            return [self.cur_preds]
-        return all_gather_object(self.cur_preds)
-
     def nbytes(self) -> int:
         """Bytes held by both buffers."""
         return sum(t.numel() * t.element_size() for buf in (self.prev_preds, self.cur_preds) for t in buf.values())
@@ -120,12 +125,9 @@ class PredictionMemory:
         return {key for _, _, key in self.prev_preds} | {key for _, _, key in self.cur_preds}
 
     def state_dict(self) -> dict:
-        """Checkpoint state: both buffers, ``cur_preds`` gathered from every rank (collective)."""
-        cur_preds = {}
-        for preds in self._gather_cur_preds():
-            cur_preds.update(preds)
+        """Checkpoint state: both buffers (the same on every rank after :meth:`sync`)."""
         return dict(strategy=self.strategy, num_classes=self.num_classes, topk=self.topk,
-                    prev_preds=_to_lists(self.prev_preds), cur_preds=_to_lists(cur_preds))
+                    prev_preds=_to_lists(self.prev_preds), cur_preds=_to_lists(self.cur_preds))
 
     def load_state_dict(self, state: dict) -> None:
         for name in ('strategy', 'num_classes', 'topk'):

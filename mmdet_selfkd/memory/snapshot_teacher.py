@@ -48,6 +48,9 @@ class SnapshotTeacher:
     def record(self, batch: RoIBatch, probs: Tensor) -> None:
         """Nothing to store: the snapshot itself is the memory."""
 
+    def sync(self) -> None:
+        """Nothing to gather: every rank holds the same weights."""
+
     def end_pass(self, model: nn.Module) -> None:
         """Freeze the model's current weights as the teacher of the next pass."""
         if self.snapshot is None:

@@ -8,7 +8,7 @@ from mmdet.registry import HOOKS
 from torch import nn
 
 from ...memory import build_memory
-from ...models.roi_heads import PSKDRoIHeadMixin
+from ...models.roi_heads import SelfKDRoIHeadMixin
 from ..alpha_schedule import AlphaSchedule
 
 CKPT_KEY = 'pskd'
@@ -28,9 +28,9 @@ class PSKDHook(Hook):
     """Progressive self-knowledge distillation (Kim et al., ICCV 2021) for two-stage detectors.
 
     Lifecycle: ``before_train`` checks the model (``PSKDRoIHead`` + ``PSKDLoss``), builds the memory
-    and attaches it to the RoI head; ``before_train_iter`` closes a finished pass (all-gathering the
-    memory across ranks) and sets ``alpha_t`` on every ``PSKDLoss``; ``after_train_iter`` logs alpha,
-    coverage, teacher confidence and memory size; ``before_save_checkpoint``/``after_load_checkpoint``
+    and attaches it to the RoI head; ``before_train_iter`` closes a finished pass and sets ``alpha_t`` on
+    every ``PSKDLoss``; ``after_train_iter`` all-gathers the iteration's predictions across ranks and logs
+    alpha, coverage, teacher confidence and memory size; ``before_save_checkpoint``/``after_load_checkpoint``
     carry the memory and the pass counter in the checkpoint (``checkpoint['pskd']``), outside the
     model's ``state_dict`` so that the detector stays a plain mmdet model.
 
@@ -79,6 +79,7 @@ class PSKDHook(Hook):
             self.memory.set_batch(data_batch)
 
     def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
+        self.memory.sync()  # all ranks store all ranks' predictions of this iteration
         stats = [loss.last_stats for loss in self.losses if loss.last_stats]
         hub = runner.message_hub
         hub.update_scalar('train/pskd_alpha', self.losses[0].alpha)
@@ -134,9 +135,9 @@ class PSKDHook(Hook):
         return runner.model.module if is_model_wrapper(runner.model) else runner.model
 
     @staticmethod
-    def _check_roi_head(model) -> PSKDRoIHeadMixin:
+    def _check_roi_head(model) -> SelfKDRoIHeadMixin:
         roi_head = getattr(model, 'roi_head', None)
-        if not isinstance(roi_head, PSKDRoIHeadMixin):
+        if not isinstance(roi_head, SelfKDRoIHeadMixin):
             raise ValueError(f'PSKDHook needs a PS-KD RoI head, got {type(roi_head).__name__}: set '
                              "model.roi_head.type='PSKDRoIHead' (or 'PSKDCascadeRoIHead' for Cascade R-CNN).")
         if not roi_head.pskd_losses():

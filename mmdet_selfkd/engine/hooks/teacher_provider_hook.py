@@ -7,7 +7,7 @@ from torch import nn
 
 from ...memory.teacher_provider import TeacherProvider
 from ...models.losses import ProvidedTeacherKDLoss
-from ...models.roi_heads.selfkd_roi_head import SelfKDRoIHeadMixin
+from ...models.roi_heads import SelfKDRoIHeadMixin
 
 
 def unwrap_model(runner) -> nn.Module:

@@ -1,3 +1,3 @@
-from .pskd_roi_head import PSKDCascadeRoIHead, PSKDRoIHead, PSKDRoIHeadMixin
+from .selfkd_roi_head import SelfKDCascadeRoIHead, SelfKDRoIHead, SelfKDRoIHeadMixin
 
-__all__ = ['PSKDRoIHead', 'PSKDCascadeRoIHead', 'PSKDRoIHeadMixin']
+__all__ = ['SelfKDRoIHead', 'SelfKDCascadeRoIHead', 'SelfKDRoIHeadMixin']
