@@ -8,7 +8,7 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 import mmdet_selfkd  # noqa: F401  (registers our modules; lets torch>=2.6 load mmengine checkpoints)
-from mmdet_selfkd.apis import load_config, setup_launcher
+from mmdet_selfkd.apis import load_config, setup_launcher, teardown_launcher
 
 
 def parse_args() -> argparse.Namespace:
@@ -56,6 +56,7 @@ def main() -> None:
         cfg.test_evaluator.append(dict(type='DumpDetResults', out_file_path=args.out))
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
     runner.test()
+    teardown_launcher()
 
 
 if __name__ == '__main__':

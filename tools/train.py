@@ -8,7 +8,7 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 import mmdet_selfkd  # noqa: F401  (registers our modules; lets torch>=2.6 resume mmengine checkpoints)
-from mmdet_selfkd.apis import guard_work_dir, load_config, setup_launcher
+from mmdet_selfkd.apis import guard_work_dir, load_config, setup_launcher, teardown_launcher
 
 
 def parse_args() -> argparse.Namespace:
@@ -46,6 +46,7 @@ def main() -> None:
         cfg.resume, cfg.load_from = True, args.resume
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
     runner.train()
+    teardown_launcher()
 
 
 if __name__ == '__main__':

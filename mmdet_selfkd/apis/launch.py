@@ -41,6 +41,13 @@ def setup_launcher(cfg: Config, launcher: str) -> None:
     cfg.model_wrapper_cfg = dict(type='MMDistributedDataParallel', device_ids=None)
 
 
+def teardown_launcher() -> None:
+    """Destroy the process group before exit: a gloo group left to interpreter shutdown can abort."""
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()
+
+
 def guard_work_dir(work_dir: str, resume: Optional[str]) -> None:
     """Refuse to train over the checkpoints of an earlier run unless it is being resumed."""
     found: Sequence[str] = sorted(glob(osp.join(work_dir, '*.pth')))
