@@ -1,0 +1,468 @@
+"""Self-KD benchmark: train every method of a config family on the same data, for several seeds, and compare.
+
+For each (seed, method) a worker subprocess (this script with ``--worker``) trains the method's config,
+tests the trained weights on the held-out split (COCO bbox mAP, mAP@50, D-ECE) and reports its mean train
+step time (mmengine's logged ``time`` scalar), peak GPU memory and peak host RSS; one process per run keeps
+the memory figures per run. The parent writes into ``--out-dir`` (never an existing directory):
+
+    table.md         per method: mean ± sample std over seeds, step-time ratio to the baseline, memory
+    reliability.png  reliability diagrams side by side, one panel per method, pooled over seeds
+    results.json     settings and per-run numbers (``--table-from results.json`` rebuilds the table)
+    runs/<method>/seed<k>/  each run's mmengine work dir, worker.log, result.json and pairs.npz
+    data/            the family's data, prepared for this benchmark
+
+    python benchmarks/selfkd_benchmark.py --mode cpu-tiny                  # CI smoke run: baseline, pskd
+    python benchmarks/selfkd_benchmark.py --mode cpu-reduced               # all 8 methods on 2 CPU cores
+    python benchmarks/selfkd_benchmark.py --mode full                      # main-job settings, 3 seeds, GPU
+    python benchmarks/selfkd_benchmark.py --mode cpu-tiny --methods baseline ls --seeds 0 1
+    python benchmarks/selfkd_benchmark.py --table-from work_dirs/benchmarks/<timestamp>/results.json
+"""
+import argparse
+import importlib.util
+import json
+import math
+import os
+import os.path as osp
+import resource
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass, replace
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from mmdet.registry import METRICS
+
+from mmdet_selfkd.datasets import make_shapes_dataset
+from mmdet_selfkd.evaluation.detection_calibration_metric import (DetectionCalibrationMetric, calibration_errors,
+                                                                  plot_reliability_diagram)
+
+REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+BENCHMARK_METHODS = ('baseline', 'pskd', 'pskd-iou', 'pskd-snapshot', 'ls', 'lsrkd', 'cskd', 'mrkd')
+REFERENCE = 'baseline'
+DATA_LOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
+
+
+@dataclass(frozen=True)
+class ModeSettings:
+    """How big a benchmark run is.
+
+    Attributes:
+        train_images (int): Training images (families with a fixed dataset may ignore it).
+        val_images (int): Held-out images the methods are evaluated on (likewise).
+        epochs (int): Training epochs; the configs' step schedule is scaled to it.
+        batch_size (int): Training batch size.
+        num_workers (int): Dataloader workers (0: load in the training process).
+        seeds (tuple[int]): Default seeds.
+        methods (tuple[str]): Default methods.
+        timing_skip_iters (int): First train iterations left out of the mean step time.
+        cpu_only (bool): Hide GPUs from the workers.
+    """
+    train_images: int
+    val_images: int
+    epochs: int
+    batch_size: int
+    num_workers: int
+    seeds: Tuple[int, ...]
+    methods: Tuple[str, ...]
+    timing_skip_iters: int
+    cpu_only: bool
+
+
+MODES: Dict[str, ModeSettings] = {
+    # CI smoke run: 4 iterations per epoch, ~1 min per method on 2 CPU cores.
+    'cpu-tiny': ModeSettings(train_images=16, val_images=8, epochs=2, batch_size=4, num_workers=0, seeds=(0,),
+                             methods=('baseline', 'pskd'), timing_skip_iters=2, cpu_only=True),
+    # All 8 methods in ~30-40 min on 2 CPU cores: half the main job's images, its 8 epochs (25 iterations each,
+    # ~0.9 s per iteration on an idle 2-core CPU), one seed.
+    'cpu-reduced': ModeSettings(train_images=200, val_images=50, epochs=8, batch_size=8, num_workers=0, seeds=(0,),
+                                methods=BENCHMARK_METHODS, timing_skip_iters=10, cpu_only=True),
+    # The main job's settings (tools/main_job.py): 400/100 images, 8 epochs, batch 8.
+    'full': ModeSettings(train_images=400, val_images=100, epochs=8, batch_size=8, num_workers=2, seeds=(0, 1, 2),
+                         methods=BENCHMARK_METHODS, timing_skip_iters=20, cpu_only=False),
+}
+
+
+@dataclass(frozen=True)
+class Family:
+    """Configs of one model and dataset, one per method, and how to get their data.
+
+    Attributes:
+        description (str): Model and data, for the table caption.
+        configs (dict[str, str]): Method -> config path, relative to the repository root.
+        prepare_data (callable): ``(data_dir, settings) -> cfg options`` that writes (or converts) the data
+            under ``data_dir`` and returns the config options pointing every config of the family at it,
+            held-out split in ``test_dataloader`` and ``test_evaluator``.
+    """
+    description: str
+    configs: Dict[str, str]
+    prepare_data: Callable[[str, ModeSettings], Dict[str, Any]]
+
+
+def _main_job_method_configs() -> Dict[str, str]:
+    """``METHOD_CONFIGS`` of tools/main_job.py (the shapes family), loaded from its file."""
+    spec = importlib.util.spec_from_file_location('main_job', osp.join(REPO, 'tools', 'main_job.py'))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return dict(module.METHOD_CONFIGS)
+
+
+def prepare_shapes(data_dir: str, settings: ModeSettings) -> Dict[str, Any]:
+    """Write the synthetic shapes dataset (train / val) and point the shapes configs at it.
+
+    Args:
+        data_dir (str): Directory for the dataset.
+        settings (ModeSettings): Gives the train and val image counts.
+
+    Returns:
+        dict: Config options; val is the held-out split.
+    """
+    root = osp.join(data_dir, 'shapes') + '/'
+    make_shapes_dataset(root, splits={'train': settings.train_images, 'val': settings.val_images})
+    options: Dict[str, Any] = {f'{loader}.dataset.data_root': root for loader in DATA_LOADERS}
+    options.update({'val_evaluator.ann_file': root + 'annotations/val.json',
+                    'test_evaluator.ann_file': root + 'annotations/val.json'})
+    return options
+
+
+FAMILIES: Dict[str, Family] = {
+    'shapes': Family(description='Faster R-CNN R18-FPN (from scratch) on synthetic shapes',
+                     configs=_main_job_method_configs(), prepare_data=prepare_shapes),
+}
+
+
+@METRICS.register_module()
+class CalibrationPairsMetric(DetectionCalibrationMetric):
+    """:class:`DetectionCalibrationMetric` that also saves its pooled detections to ``pairs_file``.
+
+    The ``.npz`` holds ``scores``, ``labels`` and ``is_tp`` of the detections the D-ECE is computed on,
+    so reliability diagrams can be pooled over runs afterwards.
+
+    Args:
+        pairs_file (str): Path of the ``.npz`` file.
+        **kwargs: :class:`DetectionCalibrationMetric` arguments.
+    """
+
+    def __init__(self, pairs_file: str, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.pairs_file = pairs_file
+
+    def compute_metrics(self, results: List[tuple]) -> Dict[str, float]:
+        """Save the ``(scores, labels, is_tp)`` of all images, then compute the metric."""
+        empty = (np.zeros(0, np.float32), np.zeros(0, np.int64), np.zeros(0, bool))
+        scores, labels, is_tp = (np.concatenate(x) for x in zip(empty, *results))
+        np.savez(self.pairs_file, scores=scores, labels=labels, is_tp=is_tp)
+        return super().compute_metrics(results)
+
+
+# ----------------------------------------------------------------------------------------------- worker
+
+
+def run_options(settings: ModeSettings, seed: int) -> Dict[str, Any]:
+    """Config options of one benchmark run: schedule length, loader, per-iteration logging, seed.
+
+    In-training validation is skipped (``val_begin`` after the last epoch): the worker tests once at the end.
+    """
+    options: Dict[str, Any] = {
+        'train_cfg.max_epochs': settings.epochs,
+        'train_cfg.val_interval': settings.epochs,
+        'train_cfg.val_begin': settings.epochs + 1,
+        'default_hooks.checkpoint.interval': settings.epochs,
+        'default_hooks.logger.interval': 1,
+        'log_processor.window_size': 1,  # the logged `time` is then each iteration's own
+        'train_dataloader.batch_size': settings.batch_size,
+        'randomness.seed': seed,
+    }
+    for loader in DATA_LOADERS:
+        options[f'{loader}.num_workers'] = settings.num_workers
+        options[f'{loader}.persistent_workers'] = settings.num_workers > 0
+    return options
+
+
+def scale_step_schedule(cfg, epochs: int) -> None:
+    """Fit the epoch-based ``MultiStepLR`` schedulers to ``epochs``, milestones scaled proportionally."""
+    config_epochs = cfg.train_cfg.max_epochs
+    for scheduler in cfg.param_scheduler:
+        if scheduler.type == 'MultiStepLR' and scheduler.get('by_epoch', True):
+            scheduler.milestones = [max(1, round(m * epochs / config_epochs)) for m in scheduler.milestones]
+            scheduler.end = epochs
+
+
+def build_run_config(spec: Dict[str, Any]):
+    """The config of one run from its spec (see :func:`run_spec`), test evaluator saving calibration pairs."""
+    from mmdet_selfkd.apis import load_config
+    settings = ModeSettings(**spec['settings'])
+    cfg = load_config(osp.join(REPO, spec['config']), work_dir=spec['work_dir'])
+    scale_step_schedule(cfg, settings.epochs)
+    cfg.merge_from_dict({**spec['data_options'], **run_options(settings, spec['seed'])})
+    evaluators = cfg.test_evaluator if isinstance(cfg.test_evaluator, list) else [cfg.test_evaluator]
+    cfg.test_evaluator = [*evaluators, dict(type='CalibrationPairsMetric',
+                                            pairs_file=osp.join(spec['work_dir'], 'pairs.npz'))]
+    return cfg
+
+
+def peak_gpu_mib(scalars: Sequence[dict]) -> Optional[float]:
+    """Peak ``torch.cuda.max_memory_allocated`` of the training process in MiB, None without CUDA.
+
+    mmengine resets the peak after logging it as ``memory`` (MiB) every iteration, so the peak is the
+    largest logged value or what was allocated since the last log.
+    """
+    import torch
+    if not torch.cuda.is_available():
+        return None
+    logged = [row['memory'] for row in scalars if 'memory' in row]
+    return float(max([torch.cuda.max_memory_allocated() / 2 ** 20, *logged]))
+
+
+def train_scalars(log_dir: str) -> List[dict]:
+    """The per-iteration training scalars mmengine logged to ``<log_dir>/vis_data/scalars.json``."""
+    with open(osp.join(log_dir, 'vis_data', 'scalars.json')) as f:
+        rows = [json.loads(line) for line in f if line.strip()]
+    return [row for row in rows if 'loss' in row and 'time' in row]
+
+
+def mean_step_time(scalars: Sequence[dict], skip_iters: int) -> Tuple[float, int]:
+    """Mean logged ``time`` (s) of the train iterations after the first ``skip_iters``, and their count."""
+    times = [row['time'] for row in scalars if row['iter'] > skip_iters]
+    if not times:
+        raise ValueError(f'no train iteration after the first {skip_iters} was logged')
+    return float(np.mean(times)), len(times)
+
+
+def device_name() -> str:
+    """The device the run trained on, for the caption."""
+    import torch
+    if torch.cuda.is_available():
+        return torch.cuda.get_device_name()
+    return f'CPU ({torch.get_num_threads()} torch threads)'
+
+
+def _finite(value: float) -> Optional[float]:
+    """``value`` as a float, None if it is NaN (JSON has no NaN)."""
+    return None if value is None or math.isnan(value) else float(value)
+
+
+def run_worker(spec_file: str) -> None:
+    """Train, then test, one (method, seed) run and write ``<work_dir>/result.json``.
+
+    Peak RSS and GPU memory are read right after training, before testing.
+    """
+    from mmengine.runner import Runner
+    with open(spec_file) as f:
+        spec = json.load(f)
+    cfg = build_run_config(spec)
+    runner = Runner.from_cfg(cfg)
+    start = time.time()
+    runner.train()
+    train_s = time.time() - start
+    peak_rss_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
+    scalars = train_scalars(runner.log_dir)
+    step_time_s, timed_iters = mean_step_time(scalars, spec['settings']['timing_skip_iters'])
+    gpu_mib = peak_gpu_mib(scalars)
+    metrics = runner.test()
+    result = dict(method=spec['method'], seed=spec['seed'], config=spec['config'], device=device_name(),
+                  bbox_mAP=_finite(metrics['coco/bbox_mAP']), bbox_mAP_50=_finite(metrics['coco/bbox_mAP_50']),
+                  dece=_finite(metrics['calib/dece']), num_dets=int(metrics['calib/num_dets']),
+                  step_time_s=step_time_s, timed_iters=timed_iters, train_s=train_s,
+                  peak_gpu_mib=gpu_mib, peak_rss_mib=peak_rss_mib,
+                  log_dir=osp.relpath(runner.log_dir, spec['out_dir']))
+    with open(osp.join(spec['work_dir'], 'result.json'), 'w') as f:
+        json.dump(result, f, indent=2)
+
+
+# ----------------------------------------------------------------------------------------------- parent
+
+
+def run_spec(out_dir: str, family: Family, method: str, seed: int, settings: ModeSettings,
+             data_options: Dict[str, Any]) -> Dict[str, Any]:
+    """What a worker needs to train and test one (method, seed) run."""
+    return dict(method=method, seed=seed, config=family.configs[method], settings=asdict(settings),
+                data_options=data_options, out_dir=out_dir,
+                work_dir=osp.join(out_dir, 'runs', method, f'seed{seed}'))
+
+
+def launch_worker(spec: Dict[str, Any], cpu_only: bool) -> Dict[str, Any]:
+    """Run one worker subprocess (output to ``<work_dir>/worker.log``) and return its result.
+
+    Raises:
+        RuntimeError: If the worker fails; the message ends with the log's tail.
+    """
+    work_dir = spec['work_dir']
+    os.makedirs(work_dir)
+    spec_file = osp.join(work_dir, 'spec.json')
+    with open(spec_file, 'w') as f:
+        json.dump(spec, f, indent=2)
+    env = {**os.environ, 'PYTHONWARNINGS': 'ignore', **({'CUDA_VISIBLE_DEVICES': ''} if cpu_only else {})}
+    log_file = osp.join(work_dir, 'worker.log')
+    with open(log_file, 'w') as log:
+        proc = subprocess.run([sys.executable, osp.abspath(__file__), '--worker', spec_file], cwd=REPO, env=env,
+                              stdout=log, stderr=subprocess.STDOUT)
+    if proc.returncode != 0:
+        with open(log_file) as f:
+            tail = f.read()[-4000:]
+        raise RuntimeError(f'{spec["method"]} seed {spec["seed"]} failed ({proc.returncode}), see {log_file}:\n{tail}')
+    with open(osp.join(work_dir, 'result.json')) as f:
+        return json.load(f)
+
+
+def mean_std(values: Sequence[Optional[float]]) -> Tuple[Optional[float], Optional[float]]:
+    """Mean and sample standard deviation (ddof=1) of the defined values.
+
+    None and NaN values (e.g. a D-ECE without detections) are left out. The mean is None without values,
+    the std None with fewer than two.
+    """
+    kept = [v for v in values if v is not None and not math.isnan(v)]
+    if not kept:
+        return None, None
+    std = float(np.std(kept, ddof=1)) if len(kept) > 1 else None
+    return float(np.mean(kept)), std
+
+
+def format_mean_std(values: Sequence[Optional[float]], digits: int = 3) -> str:
+    """``'mean ± std'`` of :func:`mean_std`, with ``n/a`` for what is undefined."""
+    mean, std = mean_std(values)
+    if mean is None:
+        return 'n/a'
+    return f'{mean:.{digits}f} ± ' + ('n/a' if std is None else f'{std:.{digits}f}')
+
+
+def _runs_by_method(report: Dict[str, Any]) -> Dict[str, List[dict]]:
+    """The report's runs grouped by method, in the report's method order."""
+    return {method: [run for run in report['runs'] if run['method'] == method] for method in report['methods']}
+
+
+def table_caption(report: Dict[str, Any]) -> str:
+    """The settings of a report as one caption line."""
+    s = report['settings']
+    seeds = ', '.join(str(seed) for seed in report['seeds'])
+    devices = ', '.join(sorted({run['device'] for run in report['runs']}))
+    return (f"Self-KD benchmark, {report['description']} (family `{report['family']}`), mode `{report['mode']}`: "
+            f"{s['train_images']} train / {s['val_images']} held-out images, {s['epochs']} epochs, "
+            f"batch {s['batch_size']}, seeds {seeds}; device: {devices}. "
+            f"Metrics on the held-out split: mean ± sample std (n-1) over seeds (n/a: one seed). "
+            f"Step-time ratio: mean train iteration time (mmengine `time`, first {s['timing_skip_iters']} "
+            f"iterations excluded) over the baseline's in this run. Memory: peak of the training process, "
+            f"max over seeds.")
+
+
+def method_row(method: str, runs: Sequence[dict], reference_step_s: float) -> str:
+    """One Markdown table row of a method's runs."""
+    step_s = float(np.mean([run['step_time_s'] for run in runs]))
+    gpu = [run['peak_gpu_mib'] for run in runs if run['peak_gpu_mib'] is not None]
+    cells = [method,
+             format_mean_std([run['bbox_mAP'] for run in runs]),
+             format_mean_std([run['bbox_mAP_50'] for run in runs]),
+             format_mean_std([run['dece'] for run in runs]),
+             f'{step_s / reference_step_s:.2f}',
+             f'{step_s:.3f}',
+             f'{max(gpu):.0f} MiB' if gpu else 'n/a (CPU)',
+             f"{max(run['peak_rss_mib'] for run in runs):.0f} MiB"]
+    return '| ' + ' | '.join(cells) + ' |'
+
+
+def render_table(report: Dict[str, Any]) -> str:
+    """The Markdown table (caption first) of a report as written to ``results.json``."""
+    by_method = _runs_by_method(report)
+    reference_step_s = float(np.mean([run['step_time_s'] for run in by_method[REFERENCE]]))
+    header = ('| method | bbox mAP | mAP@50 | D-ECE | step-time ratio | step time (s) | peak GPU mem | peak RSS |\n'
+              '|---|---|---|---|---|---|---|---|')
+    rows = [method_row(method, runs, reference_step_s) for method, runs in by_method.items()]
+    return '\n'.join([table_caption(report), '', header, *rows]) + '\n'
+
+
+def plot_reliability_panels(report: Dict[str, Any], out_dir: str, path: str) -> None:
+    """Save reliability diagrams side by side, one panel per method, each pooled over its seeds' runs."""
+    by_method = _runs_by_method(report)
+    fig = Figure(figsize=(3.6 * len(by_method), 5), layout='constrained')
+    FigureCanvasAgg(fig)
+    axes = fig.subplots(2, len(by_method), squeeze=False, sharex=True, gridspec_kw=dict(height_ratios=(3, 1)))
+    for col, (method, runs) in enumerate(by_method.items()):
+        pairs = [np.load(osp.join(out_dir, run['work_dir'], 'pairs.npz')) for run in runs]
+        stats = calibration_errors(np.concatenate([p['scores'] for p in pairs]),
+                                   np.concatenate([p['is_tp'] for p in pairs]))
+        dece = 'n/a' if math.isnan(stats['dece']) else f"{stats['dece']:.3f}"
+        plot_reliability_diagram(stats, ax=axes[0, col], hist_ax=axes[1, col],
+                                 title=f"{method}\nD-ECE {dece}, {stats['num_dets']} dets, {len(runs)} seed(s)")
+    fig.savefig(path, dpi=100)
+
+
+def run_benchmark(family_name: str, mode: str, settings: ModeSettings, out_dir: str) -> Dict[str, Any]:
+    """Prepare the data, run every (seed, method) worker and return the report (settings + per-run numbers)."""
+    family = FAMILIES[family_name]
+    data_options = family.prepare_data(osp.join(out_dir, 'data'), settings)
+    specs = [run_spec(out_dir, family, method, seed, settings, data_options)
+             for seed in settings.seeds for method in settings.methods]
+    runs = []
+    for index, spec in enumerate(specs, 1):
+        start = time.time()
+        result = launch_worker(spec, settings.cpu_only)
+        result['work_dir'] = osp.relpath(spec['work_dir'], out_dir)
+        runs.append(result)
+        print(f"[{index}/{len(specs)}] {spec['method']} seed {spec['seed']}: mAP {result['bbox_mAP']:.3f}, "
+              f"step {result['step_time_s']:.3f} s ({time.time() - start:.0f} s)", flush=True)
+    return dict(family=family_name, description=family.description, mode=mode, settings=asdict(settings),
+                methods=list(settings.methods), seeds=list(settings.seeds), runs=runs)
+
+
+def write_outputs(report: Dict[str, Any], out_dir: str) -> str:
+    """Write ``results.json``, ``table.md`` and ``reliability.png`` into ``out_dir``; return the table."""
+    with open(osp.join(out_dir, 'results.json'), 'w') as f:
+        json.dump(report, f, indent=2)
+    table = render_table(report)
+    with open(osp.join(out_dir, 'table.md'), 'w') as f:
+        f.write(table)
+    plot_reliability_panels(report, out_dir, osp.join(out_dir, 'reliability.png'))
+    return table
+
+
+def resolve_settings(args: argparse.Namespace) -> ModeSettings:
+    """The mode's settings with the ``--methods`` / ``--seeds`` overrides, baseline always first."""
+    settings = MODES[args.mode]
+    methods = list(args.methods or settings.methods)
+    unknown = sorted(set(methods) - set(FAMILIES[args.family].configs))
+    if unknown:
+        raise SystemExit(f'methods not in family {args.family}: {", ".join(unknown)}')
+    methods = [REFERENCE] + [m for m in dict.fromkeys(methods) if m != REFERENCE]
+    return replace(settings, methods=tuple(methods), seeds=tuple(args.seeds or settings.seeds))
+
+
+def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('--mode', choices=sorted(MODES), default='cpu-tiny',
+                        help='cpu-tiny: 16/8 images, 2 epochs, 1 seed, baseline + pskd (CI, ~2 min); '
+                             'cpu-reduced: 200/50 images, 8 epochs, 1 seed, 8 methods (~30-40 min, 2 CPU cores); '
+                             'full: 400/100 images, 8 epochs, 3 seeds, 8 methods (GPU)')
+    parser.add_argument('--family', choices=sorted(FAMILIES), default='shapes')
+    parser.add_argument('--methods', nargs='+', help='methods to compare (default: the mode\'s); baseline is '
+                                                     'always run, as the step-time reference')
+    parser.add_argument('--seeds', nargs='+', type=int, help='seeds (default: the mode\'s)')
+    parser.add_argument('--out-dir', help='output directory, must not exist '
+                                          '(default: work_dirs/benchmarks/<timestamp>)')
+    parser.add_argument('--table-from', metavar='RESULTS_JSON', help='only print the table of an earlier run')
+    parser.add_argument('--worker', metavar='SPEC_JSON', help=argparse.SUPPRESS)
+    return parser.parse_args(argv)
+
+
+def main(argv: Optional[Sequence[str]] = None) -> None:
+    args = parse_args(argv)
+    if args.worker:
+        run_worker(args.worker)
+        return
+    if args.table_from:
+        with open(args.table_from) as f:
+            print(render_table(json.load(f)))
+        return
+    settings = resolve_settings(args)
+    out_dir = osp.abspath(args.out_dir or osp.join(REPO, 'work_dirs', 'benchmarks', time.strftime('%Y%m%d_%H%M%S')))
+    os.makedirs(out_dir)  # fails if it exists: never overwrite an earlier benchmark
+    start = time.time()
+    report = run_benchmark(args.family, args.mode, settings, out_dir)
+    table = write_outputs(report, out_dir)
+    print(f'\n{table}\nwritten to {out_dir} (table.md, reliability.png, results.json) in {time.time() - start:.0f} s',
+          flush=True)
+
+
+if __name__ == '__main__':
+    main()
