@@ -31,10 +31,14 @@ from dataclasses import asdict, dataclass, replace
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
+import torch
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from mmdet.registry import METRICS
+from mmengine.config import Config
+from mmengine.runner import Runner
 
+from mmdet_selfkd.apis import load_config
 from mmdet_selfkd.datasets import make_shapes_dataset
 from mmdet_selfkd.evaluation.detection_calibration_metric import (DetectionCalibrationMetric, calibration_errors,
                                                                   plot_reliability_diagram)
@@ -50,8 +54,8 @@ class ModeSettings:
     """How big a benchmark run is.
 
     Attributes:
-        train_images (int): Training images (families with a fixed dataset may ignore it).
-        val_images (int): Held-out images the methods are evaluated on (likewise).
+        train_images (int): Training images, for families that generate their data.
+        val_images (int): Held-out images, likewise.
         epochs (int): Training epochs; the configs' step schedule is scaled to it.
         batch_size (int): Training batch size.
         num_workers (int): Dataloader workers (0: load in the training process).
@@ -86,19 +90,33 @@ MODES: Dict[str, ModeSettings] = {
 
 
 @dataclass(frozen=True)
+class PreparedData:
+    """A family's data, ready for its configs.
+
+    Attributes:
+        options (dict): Config options pointing every config of the family at the data, the held-out split
+            in ``test_dataloader`` and ``test_evaluator``.
+        train_images (int): Images of the training split.
+        test_images (int): Images of the held-out split.
+    """
+    options: Dict[str, Any]
+    train_images: int
+    test_images: int
+
+
+@dataclass(frozen=True)
 class Family:
     """Configs of one model and dataset, one per method, and how to get their data.
 
     Attributes:
         description (str): Model and data, for the table caption.
         configs (dict[str, str]): Method -> config path, relative to the repository root.
-        prepare_data (callable): ``(data_dir, settings) -> cfg options`` that writes (or converts) the data
-            under ``data_dir`` and returns the config options pointing every config of the family at it,
-            held-out split in ``test_dataloader`` and ``test_evaluator``.
+        prepare_data (callable): ``(data_dir, settings) -> PreparedData``: writes (or converts) the data
+            under ``data_dir``.
     """
     description: str
     configs: Dict[str, str]
-    prepare_data: Callable[[str, ModeSettings], Dict[str, Any]]
+    prepare_data: Callable[[str, ModeSettings], PreparedData]
 
 
 def _main_job_method_configs() -> Dict[str, str]:
@@ -109,7 +127,7 @@ def _main_job_method_configs() -> Dict[str, str]:
     return dict(module.METHOD_CONFIGS)
 
 
-def prepare_shapes(data_dir: str, settings: ModeSettings) -> Dict[str, Any]:
+def prepare_shapes(data_dir: str, settings: ModeSettings) -> PreparedData:
     """Write the synthetic shapes dataset (train / val) and point the shapes configs at it.
 
     Args:
@@ -117,14 +135,14 @@ def prepare_shapes(data_dir: str, settings: ModeSettings) -> Dict[str, Any]:
         settings (ModeSettings): Gives the train and val image counts.
 
     Returns:
-        dict: Config options; val is the held-out split.
+        PreparedData: val is the held-out split.
     """
     root = osp.join(data_dir, 'shapes') + '/'
     make_shapes_dataset(root, splits={'train': settings.train_images, 'val': settings.val_images})
     options: Dict[str, Any] = {f'{loader}.dataset.data_root': root for loader in DATA_LOADERS}
     options.update({'val_evaluator.ann_file': root + 'annotations/val.json',
                     'test_evaluator.ann_file': root + 'annotations/val.json'})
-    return options
+    return PreparedData(options, train_images=settings.train_images, test_images=settings.val_images)
 
 
 FAMILIES: Dict[str, Family] = {
@@ -167,7 +185,6 @@ def run_options(settings: ModeSettings, seed: int) -> Dict[str, Any]:
     """
     options: Dict[str, Any] = {
         'train_cfg.max_epochs': settings.epochs,
-        'train_cfg.val_interval': settings.epochs,
         'train_cfg.val_begin': settings.epochs + 1,
         'default_hooks.checkpoint.interval': settings.epochs,
         'default_hooks.logger.interval': 1,
@@ -181,18 +198,18 @@ def run_options(settings: ModeSettings, seed: int) -> Dict[str, Any]:
     return options
 
 
-def scale_step_schedule(cfg, epochs: int) -> None:
+def scale_step_schedule(cfg: Config, epochs: int) -> None:
     """Fit the epoch-based ``MultiStepLR`` schedulers to ``epochs``, milestones scaled proportionally."""
     config_epochs = cfg.train_cfg.max_epochs
-    for scheduler in cfg.param_scheduler:
+    schedulers = cfg.param_scheduler if isinstance(cfg.param_scheduler, list) else [cfg.param_scheduler]
+    for scheduler in schedulers:
         if scheduler.type == 'MultiStepLR' and scheduler.get('by_epoch', True):
             scheduler.milestones = [max(1, round(m * epochs / config_epochs)) for m in scheduler.milestones]
             scheduler.end = epochs
 
 
-def build_run_config(spec: Dict[str, Any]):
+def build_run_config(spec: Dict[str, Any]) -> Config:
     """The config of one run from its spec (see :func:`run_spec`), test evaluator saving calibration pairs."""
-    from mmdet_selfkd.apis import load_config
     settings = ModeSettings(**spec['settings'])
     cfg = load_config(osp.join(REPO, spec['config']), work_dir=spec['work_dir'])
     scale_step_schedule(cfg, settings.epochs)
@@ -209,7 +226,6 @@ def peak_gpu_mib(scalars: Sequence[dict]) -> Optional[float]:
     mmengine resets the peak after logging it as ``memory`` (MiB) every iteration, so the peak is the
     largest logged value or what was allocated since the last log.
     """
-    import torch
     if not torch.cuda.is_available():
         return None
     logged = [row['memory'] for row in scalars if 'memory' in row]
@@ -233,13 +249,12 @@ def mean_step_time(scalars: Sequence[dict], skip_iters: int) -> Tuple[float, int
 
 def device_name() -> str:
     """The device the run trained on, for the caption."""
-    import torch
     if torch.cuda.is_available():
         return torch.cuda.get_device_name()
     return f'CPU ({torch.get_num_threads()} torch threads)'
 
 
-def _finite(value: float) -> Optional[float]:
+def _finite(value: Optional[float]) -> Optional[float]:
     """``value`` as a float, None if it is NaN (JSON has no NaN)."""
     return None if value is None or math.isnan(value) else float(value)
 
@@ -249,7 +264,6 @@ def run_worker(spec_file: str) -> None:
 
     Peak RSS and GPU memory are read right after training, before testing.
     """
-    from mmengine.runner import Runner
     with open(spec_file) as f:
         spec = json.load(f)
     cfg = build_run_config(spec)
@@ -276,10 +290,10 @@ def run_worker(spec_file: str) -> None:
 
 
 def run_spec(out_dir: str, family: Family, method: str, seed: int, settings: ModeSettings,
-             data_options: Dict[str, Any]) -> Dict[str, Any]:
+             data: PreparedData) -> Dict[str, Any]:
     """What a worker needs to train and test one (method, seed) run."""
     return dict(method=method, seed=seed, config=family.configs[method], settings=asdict(settings),
-                data_options=data_options, out_dir=out_dir,
+                data_options=data.options, out_dir=out_dir,
                 work_dir=osp.join(out_dir, 'runs', method, f'seed{seed}'))
 
 
@@ -339,8 +353,8 @@ def table_caption(report: Dict[str, Any]) -> str:
     seeds = ', '.join(str(seed) for seed in report['seeds'])
     devices = ', '.join(sorted({run['device'] for run in report['runs']}))
     return (f"Self-KD benchmark, {report['description']} (family `{report['family']}`), mode `{report['mode']}`: "
-            f"{s['train_images']} train / {s['val_images']} held-out images, {s['epochs']} epochs, "
-            f"batch {s['batch_size']}, seeds {seeds}; device: {devices}. "
+            f"{report['data']['train_images']} train / {report['data']['test_images']} held-out images, "
+            f"{s['epochs']} epochs, batch {s['batch_size']}, seeds {seeds}; device: {devices}. "
             f"Metrics on the held-out split: mean ± sample std (n-1) over seeds (n/a: one seed). "
             f"Step-time ratio: mean train iteration time (mmengine `time`, first {s['timing_skip_iters']} "
             f"iterations excluded) over the baseline's in this run. Memory: peak of the training process, "
@@ -391,8 +405,8 @@ def plot_reliability_panels(report: Dict[str, Any], out_dir: str, path: str) -> 
 def run_benchmark(family_name: str, mode: str, settings: ModeSettings, out_dir: str) -> Dict[str, Any]:
     """Prepare the data, run every (seed, method) worker and return the report (settings + per-run numbers)."""
     family = FAMILIES[family_name]
-    data_options = family.prepare_data(osp.join(out_dir, 'data'), settings)
-    specs = [run_spec(out_dir, family, method, seed, settings, data_options)
+    data = family.prepare_data(osp.join(out_dir, 'data'), settings)
+    specs = [run_spec(out_dir, family, method, seed, settings, data)
              for seed in settings.seeds for method in settings.methods]
     runs = []
     for index, spec in enumerate(specs, 1):
@@ -403,7 +417,7 @@ def run_benchmark(family_name: str, mode: str, settings: ModeSettings, out_dir: 
         print(f"[{index}/{len(specs)}] {spec['method']} seed {spec['seed']}: mAP {result['bbox_mAP']:.3f}, "
               f"step {result['step_time_s']:.3f} s ({time.time() - start:.0f} s)", flush=True)
     return dict(family=family_name, description=family.description, mode=mode, settings=asdict(settings),
-                methods=list(settings.methods), seeds=list(settings.seeds), runs=runs)
+                data=asdict(data), methods=list(settings.methods), seeds=list(settings.seeds), runs=runs)
 
 
 def write_outputs(report: Dict[str, Any], out_dir: str) -> str:
@@ -429,6 +443,7 @@ def resolve_settings(args: argparse.Namespace) -> ModeSettings:
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
+    """The command line (``argv``, default ``sys.argv[1:]``)."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--mode', choices=sorted(MODES), default='cpu-tiny',
                         help='cpu-tiny: 16/8 images, 2 epochs, 1 seed, baseline + pskd (CI, ~2 min); '
@@ -446,13 +461,14 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> None:
+    """Run a benchmark, a worker (``--worker``) or print an earlier table (``--table-from``)."""
     args = parse_args(argv)
     if args.worker:
         run_worker(args.worker)
         return
     if args.table_from:
         with open(args.table_from) as f:
-            print(render_table(json.load(f)))
+            print(render_table(json.load(f)), end='')
         return
     settings = resolve_settings(args)
     out_dir = osp.abspath(args.out_dir or osp.join(REPO, 'work_dirs', 'benchmarks', time.strftime('%Y%m%d_%H%M%S')))

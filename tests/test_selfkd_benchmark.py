@@ -45,7 +45,7 @@ def _run(method: str, seed: int, step: float, mAP: float, gpu=None) -> dict:
 def test_table_from_hand_numbers():
     settings = asdict(bench.MODES['cpu-tiny'])
     report = dict(family='shapes', description='model on data', mode='cpu-tiny', settings=settings,
-                  methods=['baseline', 'pskd'], seeds=[0, 1],
+                  data=dict(options={}, train_images=16, test_images=8), methods=['baseline', 'pskd'], seeds=[0, 1],
                   runs=[_run('baseline', 0, 1.0, 0.1), _run('baseline', 1, 3.0, 0.3),
                         _run('pskd', 0, 3.0, 0.2), _run('pskd', 1, 5.0, 0.4)])
     table = bench.render_table(report)

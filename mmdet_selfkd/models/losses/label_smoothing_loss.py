@@ -1,16 +1,16 @@
 """Label smoothing for the classification branch of an RoI head."""
 from typing import Optional
 
-from mmdet.models.losses.utils import weight_reduce_loss
 from mmdet.registry import MODELS
-from torch import Tensor, nn
+from torch import Tensor
 
-from .kd_terms import check_epsilon, check_softmax_loss, uniform_teacher
+from .kd_terms import check_epsilon, uniform_teacher
+from .softmax_cls_loss import SoftmaxClsLoss
 from .soft_targets import mix_soft_targets, soft_cross_entropy
 
 
 @MODELS.register_module()
-class LabelSmoothingLoss(nn.Module):
+class LabelSmoothingLoss(SoftmaxClsLoss):
     """Label smoothing (Szegedy et al., CVPR 2016) over all ``K = num_classes + 1`` logits.
 
     .. math::
@@ -30,13 +30,9 @@ class LabelSmoothingLoss(nn.Module):
 
     def __init__(self, epsilon: float = 0.1, use_sigmoid: bool = False, reduction: str = 'mean',
                  loss_weight: float = 1.0) -> None:
-        super().__init__()
-        check_softmax_loss(type(self).__name__, use_sigmoid, reduction)
+        super().__init__(use_sigmoid, reduction, loss_weight)
         check_epsilon(type(self).__name__, epsilon)
         self.epsilon = epsilon
-        self.use_sigmoid = False
-        self.reduction = reduction
-        self.loss_weight = loss_weight
 
     def forward(self,
                 cls_score: Tensor,
@@ -60,6 +56,4 @@ class LabelSmoothingLoss(nn.Module):
         num_rows, num_logits = cls_score.shape
         uniform = uniform_teacher(num_rows, num_logits, cls_score.device)
         loss = soft_cross_entropy(cls_score, mix_soft_targets(label, num_logits, self.epsilon, uniform))
-        if weight is not None:
-            weight = weight.float()
-        return self.loss_weight * weight_reduce_loss(loss, weight, reduction_override or self.reduction, avg_factor)
+        return self.reduce(loss, weight, avg_factor, reduction_override)

@@ -2,15 +2,15 @@
 from typing import Dict, Optional
 
 import torch
-from mmdet.models.losses.utils import weight_reduce_loss
 from mmdet.registry import MODELS
-from torch import Tensor, nn
+from torch import Tensor
 
 from .soft_targets import mix_soft_targets, soft_cross_entropy
+from .softmax_cls_loss import SoftmaxClsLoss
 
 
 @MODELS.register_module()
-class PSKDLoss(nn.Module):
+class PSKDLoss(SoftmaxClsLoss):
     """Progressive self-knowledge distillation loss (Kim et al., ICCV 2021).
 
     .. math::
@@ -32,15 +32,7 @@ class PSKDLoss(nn.Module):
     """
 
     def __init__(self, use_sigmoid: bool = False, reduction: str = 'mean', loss_weight: float = 1.0) -> None:
-        super().__init__()
-        if use_sigmoid:
-            raise ValueError('PSKDLoss(use_sigmoid=True) is not supported: PS-KD distils softmax '
-                             'classifiers; use a softmax RoI head (use_sigmoid=False).')
-        if reduction not in ('none', 'mean', 'sum'):
-            raise ValueError(f"PSKDLoss(reduction={reduction!r}): expected 'none', 'mean' or 'sum'.")
-        self.use_sigmoid = False
-        self.reduction = reduction
-        self.loss_weight = loss_weight
+        super().__init__(use_sigmoid, reduction, loss_weight)
         self.alpha: Optional[float] = None  # set every iteration by PSKDHook
         self._teacher_probs: Optional[Tensor] = None
         self._has_teacher: Optional[Tensor] = None
@@ -69,13 +61,9 @@ class PSKDLoss(nn.Module):
         Returns:
             Tensor: The loss.
         """
-        reduction = reduction_override or self.reduction
         teacher_probs, has_teacher = self._consume_teacher(cls_score)
         targets = mix_soft_targets(label, cls_score.size(1), self.alpha or 0.0, teacher_probs, has_teacher)
-        loss = soft_cross_entropy(cls_score, targets)
-        if weight is not None:
-            weight = weight.float()
-        return self.loss_weight * weight_reduce_loss(loss, weight, reduction, avg_factor)
+        return self.reduce(soft_cross_entropy(cls_score, targets), weight, avg_factor, reduction_override)
 
     def _consume_teacher(self, cls_score: Tensor):
         if not self.training:

@@ -14,16 +14,16 @@ from typing import Optional, Tuple
 
 import torch
 import torch.nn.functional as F
-from mmdet.models.losses.utils import weight_reduce_loss
 from torch import Tensor, nn
 
-from .kd_terms import (check_kd_weight, check_num_classes, check_softmax_loss, check_tc_share, check_temperature,
+from .kd_terms import (check_kd_weight, check_num_classes, check_tc_share, check_temperature,
                        correct_teacher, kd_term, soften)
+from .softmax_cls_loss import SoftmaxClsLoss
 
 Teacher = Tuple[Optional[Tensor], Optional[Tensor]]  # (probs (..., N, K), has_teacher (N,) bool); None: none/all
 
 
-class TemperatureKDLoss(nn.Module):
+class TemperatureKDLoss(SoftmaxClsLoss):
     """Cross-entropy plus ``kd_weight * T^2 * KL(teacher_T || softmax(z/T))``; subclasses give the teacher.
 
     Args:
@@ -46,9 +46,8 @@ class TemperatureKDLoss(nn.Module):
                  use_sigmoid: bool = False,
                  reduction: str = 'mean',
                  loss_weight: float = 1.0) -> None:
-        super().__init__()
+        super().__init__(use_sigmoid, reduction, loss_weight)
         owner = type(self).__name__
-        check_softmax_loss(owner, use_sigmoid, reduction)
         check_temperature(owner, temperature)
         check_kd_weight(owner, kd_weight)
         check_num_classes(owner, num_classes)
@@ -58,9 +57,6 @@ class TemperatureKDLoss(nn.Module):
         self.kd_weight = kd_weight
         self.tc_share = tc_share
         self.num_classes = num_classes
-        self.use_sigmoid = False
-        self.reduction = reduction
-        self.loss_weight = loss_weight
 
     def forward(self,
                 cls_score: Tensor,
@@ -86,9 +82,7 @@ class TemperatureKDLoss(nn.Module):
         teacher_probs, has_teacher = self.teacher(cls_score, label)
         if teacher_probs is not None and self.kd_weight > 0:
             loss = loss + self.kd_weight * self._masked_kd(cls_score, label, teacher_probs, has_teacher)
-        if weight is not None:
-            weight = weight.float()
-        return self.loss_weight * weight_reduce_loss(loss, weight, reduction_override or self.reduction, avg_factor)
+        return self.reduce(loss, weight, avg_factor, reduction_override)
 
     def teacher(self, cls_score: Tensor, label: Tensor) -> Teacher:
         """The teacher of this forward (probabilities, at temperature 1), and which rows have one."""
