@@ -1,4 +1,4 @@
-# PS-KD for Faster R-CNN R50-FPN on COCO (12 passes). The `iou` strategy stores about 26 bytes per
+# PS-KD for Faster R-CNN R50-FPN on COCO (12 passes). The `iou` strategy stores 30 bytes (fp16, top-5) per
 # positive proposal (see README for the measured memory at COCO scale).
 _base_ = 'mmdet::faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py'
 
