@@ -207,6 +207,12 @@ def test_memory_size_fits_coco_budget(real):
     per_proposal = 2 * (4 + 1 + 2 * memory.topk)  # fp16 row
     rows = sum(v.size(0) for v in memory.cur_preds.values())
     assert memory.nbytes() == rows * per_proposal
+    assert memory.nbytes() == sum(v.numel() * v.element_size() for v in memory.cur_preds.values())
+    memory.end_pass()  # moving the pass into prev_preds keeps the count
+    assert memory.nbytes() == sum(v.numel() * v.element_size() for v in memory.prev_preds.values())
+    restored = IoUMemory(NUM_LOGITS + 77)
+    restored.load_state_dict(memory.state_dict())
+    assert restored.nbytes() == memory.nbytes()
     worst_case_coco = 118_287 * (128 + 7) * per_proposal  # 128 positives + ~7 GTs an image
     assert worst_case_coco < 0.5 * 2**30
 

@@ -57,6 +57,7 @@ class PredictionMemory:
         self.topk = topk
         self.prev_preds: Dict[MemoryKey, Tensor] = {}
         self.cur_preds: Dict[MemoryKey, Tensor] = {}
+        self._nbytes = 0  # of both buffers, kept up to date: nbytes() is logged every iteration
         self.pending: Dict[Tuple[int, str], Dict[str, Tensor]] = {}  # recorded, not yet synced
 
     # --- the two calls an RoI head makes every forward -------------------------------------------
@@ -84,14 +85,16 @@ class PredictionMemory:
         for pending in gathered:
             for (stage, key), rows_by_kind in pending.items():
                 for kind in ('gt', 'proposal'):  # p_{t-1} of this image has taught: free it
-                    self.prev_preds.pop((stage, kind, key), None)
+                    self._nbytes -= _size(self.prev_preds.pop((stage, kind, key), None))
                 for kind, rows in rows_by_kind.items():
+                    self._nbytes += _size(rows) - _size(self.cur_preds.get((stage, kind, key)))
                     self.cur_preds[(stage, kind, key)] = rows
         self.pending = {}
 
     def end_pass(self, model=None) -> None:
         """Close a pass: what was predicted in it becomes the teacher of the next one."""
         self.sync()
+        self._nbytes -= sum(_size(self.prev_preds.get(key)) for key in self.cur_preds)
         self.prev_preds.update(self.cur_preds)
         self.cur_preds = {}
 
@@ -119,7 +122,7 @@ class PredictionMemory:
     # --- state ------------------------------------------------------------------------------------
     def nbytes(self) -> int:
         """Bytes held by both buffers."""
-        return sum(t.numel() * t.element_size() for buf in (self.prev_preds, self.cur_preds) for t in buf.values())
+        return self._nbytes
 
     def image_keys(self) -> set:
         return {key for _, _, key in self.prev_preds} | {key for _, _, key in self.cur_preds}
@@ -137,6 +140,12 @@ class PredictionMemory:
                                  f'with, or start from `load_from` to begin with an empty memory.')
         self.prev_preds = _from_lists(state['prev_preds'])
         self.cur_preds = _from_lists(state['cur_preds'])
+        self._nbytes = sum(_size(rows) for buf in (self.prev_preds, self.cur_preds) for rows in buf.values())
+
+
+def _size(rows) -> int:
+    """Bytes of a stored entry (0 for none)."""
+    return 0 if rows is None else rows.numel() * rows.element_size()
 
 
 def _to_lists(preds: Dict[MemoryKey, Tensor]) -> dict:
