@@ -86,7 +86,7 @@ def run_method(method: str, args, cfg, models_registry, batches: List[dict], dev
 
     def step(batch, alpha):
         for loss in losses:
-            loss.alpha = alpha
+            loss.alpha_t = alpha
         if memory is not None and hasattr(memory, 'set_batch'):
             memory.set_batch(batch)
         with torch.autocast(device_type=device, dtype=torch.float16, enabled=args.amp):

@@ -48,7 +48,7 @@ def build(shapes_root, flip_prob=0.5, scale=(160, 160)):
     model.init_weights()
     model.train()
     for loss in model.roi_head.pskd_losses():
-        loss.alpha = 0.0
+        loss.alpha_t = 0.0
     return model, dataset
 
 
@@ -286,7 +286,7 @@ def test_cascade_distils_every_stage(tmp_path):
     images = torch.randn(2, 3, 128, 128)
     for alpha in (0.0, 0.5):
         for loss in losses:
-            loss.alpha = alpha
+            loss.alpha_t = alpha
         model.loss(images, samples)
         memory.end_pass()
     assert {stage for stage, _, _ in memory.prev_preds} == {0, 1, 2}

@@ -27,7 +27,7 @@ def test_mixed_targets_by_hand():
 
 def _loss(alpha=0.4, **kwargs):
     loss = PSKDLoss(**kwargs)
-    loss.alpha = alpha
+    loss.alpha_t = alpha
     loss.set_teacher(torch.tensor([[0.2, 0.5, 0.3], [0.2, 0.5, 0.3]]), torch.tensor([True, True]))
     return loss
 
@@ -58,7 +58,7 @@ def test_loss_needs_hook_and_teacher():
     loss = PSKDLoss()
     with pytest.raises(RuntimeError, match="PSKDHook"):
         loss(torch.randn(2, 3), torch.tensor([0, 1]))
-    loss.alpha = 0.5
+    loss.alpha_t = 0.5
     with pytest.raises(RuntimeError, match="PSKDRoIHead"):
         loss(torch.randn(2, 3), torch.tensor([0, 1]))
     loss.set_teacher(torch.rand(2, 5), torch.ones(2, dtype=torch.bool))

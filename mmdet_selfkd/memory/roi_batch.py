@@ -2,7 +2,7 @@
 sampled proposals, mapped back to original-image coordinates so that they can be compared across
 passes whatever resize and flip the pipeline drew."""
 from dataclasses import dataclass
-from typing import List, Sequence
+from typing import List, Optional, Sequence
 
 import torch
 from mmdet.structures.bbox import bbox_flip, get_box_tensor
@@ -56,26 +56,41 @@ class ImageRoIs:
 
 @dataclass
 class RoIBatch:
-    """One RoI-head stage's sampled RoIs for a batch, in the row order of its logits."""
+    """One head stage's taught rows for a batch, in the row order of its logits.
+
+    For an RoI head the rows are the sampled RoIs (positives first per image); for a dense head
+    (RetinaNet) they are the positive anchors, image by image.
+    """
     stage: int
     images: List[ImageRoIs]
-    rois: Tensor  # (N, 5) on the model's device, for teachers that re-score them
+    rois: Optional[Tensor] = None  # (N, 5) on the model's device, for teachers that re-score them
 
     @classmethod
     def from_sampling(cls, stage: int, sampling_results: Sequence, batch_metainfo: Sequence[dict],
                       batch_gt_instances: Sequence, rois: Tensor) -> 'RoIBatch':
-        images = []
-        for res, meta, gts in zip(sampling_results, batch_metainfo, batch_gt_instances):
-            images.append(
-                ImageRoIs(
-                    key=image_key(meta),
-                    gt_boxes=to_original_coords(get_box_tensor(gts.bboxes), meta),
-                    gt_labels=gts.labels.detach().cpu(),
-                    pos_boxes=to_original_coords(res.pos_priors, meta),
-                    pos_gt_inds=res.pos_assigned_gt_inds.detach().cpu(),
-                    num_neg=int(res.neg_priors.size(0))))
+        """The sampled RoIs of an RoI-head stage (mmdet ``SamplingResult`` per image)."""
+        images = [_image_rois(meta, gts, res.pos_priors, res.pos_assigned_gt_inds, int(res.neg_priors.size(0)))
+                  for res, meta, gts in zip(sampling_results, batch_metainfo, batch_gt_instances)]
         return cls(stage=stage, images=images, rois=rois)
+
+    @classmethod
+    def from_positives(cls, batch_pos_boxes: Sequence[Tensor], batch_pos_gt_inds: Sequence[Tensor],
+                       batch_metainfo: Sequence[dict], batch_gt_instances: Sequence) -> 'RoIBatch':
+        """The positive anchors of a dense head: per image, their boxes and assigned GT indices."""
+        images = [_image_rois(meta, gts, boxes, gt_inds, 0) for boxes, gt_inds, meta, gts in
+                  zip(batch_pos_boxes, batch_pos_gt_inds, batch_metainfo, batch_gt_instances)]
+        return cls(stage=0, images=images)
 
     def split_rows(self, rows: Tensor) -> List[Tensor]:
         """Split a (N, ...) tensor in logits order into per-image chunks."""
         return list(torch.split(rows, [img.num_rois for img in self.images]))
+
+
+def _image_rois(metainfo: dict, gt_instances, pos_boxes: Tensor, pos_gt_inds: Tensor, num_neg: int) -> ImageRoIs:
+    """One image's rows, boxes mapped to original-image coordinates."""
+    return ImageRoIs(key=image_key(metainfo),
+                     gt_boxes=to_original_coords(get_box_tensor(gt_instances.bboxes), metainfo),
+                     gt_labels=gt_instances.labels.detach().cpu(),
+                     pos_boxes=to_original_coords(get_box_tensor(pos_boxes), metainfo),
+                     pos_gt_inds=pos_gt_inds.detach().cpu(),
+                     num_neg=num_neg)

@@ -5,9 +5,9 @@ from mmengine.dataset import ConcatDataset, RepeatDataset
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 from mmdet.registry import HOOKS
-from torch import nn
 
 from ...memory import build_memory
+from ...models.dense_heads import PSKDAnchorHeadMixin
 from ...models.roi_heads import SelfKDRoIHeadMixin
 from ..alpha_schedule import AlphaSchedule
 
@@ -25,11 +25,11 @@ def dataset_image_keys(dataset) -> set:
 
 @HOOKS.register_module()
 class PSKDHook(Hook):
-    """Progressive self-knowledge distillation (Kim et al., ICCV 2021) for two-stage detectors.
+    """Progressive self-knowledge distillation (Kim et al., ICCV 2021) for two-stage and RetinaNet detectors.
 
-    Lifecycle: ``before_train`` checks the model (``PSKDRoIHead`` + ``PSKDLoss``), builds the memory
-    and attaches it to the RoI head; ``before_train_iter`` closes a finished pass and sets ``alpha_t`` on
-    every ``PSKDLoss``; ``after_train_iter`` all-gathers the iteration's predictions across ranks and logs
+    Lifecycle: ``before_train`` checks the model (``PSKDRoIHead`` + ``PSKDLoss``, or ``PSKDRetinaHead`` +
+    ``PSKDFocalLoss``), builds the memory and attaches it to the head; ``before_train_iter`` closes a finished pass and sets ``alpha_t`` on
+    every PS-KD loss; ``after_train_iter`` all-gathers the iteration's predictions across ranks and logs
     alpha, coverage, teacher confidence and memory size; ``before_save_checkpoint``/``after_load_checkpoint``
     carry the memory and the pass counter in the checkpoint (``checkpoint['pskd']``), outside the
     model's ``state_dict`` so that the detector stays a plain mmdet model.
@@ -37,7 +37,8 @@ class PSKDHook(Hook):
     Args:
         alpha_T (float): Teacher share at the last pass, in [0, 1]. Default 0.8 (the paper's).
         memory (dict): ``strategy`` ('gt', 'iou' or 'snapshot') and its options: ``topk`` (gt, iou),
-            ``iou_thr`` and ``fallback`` (iou). See :mod:`mmdet_selfkd.memory`.
+            ``iou_thr`` and ``fallback`` (iou). See :mod:`mmdet_selfkd.memory`. ``PSKDRetinaHead`` takes
+            ``gt`` and stores every class score (sigmoid scores don't sum to 1: no ``topk``).
         by_iter (bool): Ramp alpha every iteration instead of once per pass.
     """
     priority = 'NORMAL'
@@ -57,15 +58,15 @@ class PSKDHook(Hook):
     # --- lifecycle ---------------------------------------------------------------------------------
     def before_train(self, runner) -> None:
         model = self._model(runner)
-        roi_head = self._check_roi_head(model)
-        self.losses = roi_head.pskd_losses()
-        self.memory = build_memory(num_classes=self._num_classes(roi_head), **self.memory_cfg)
+        head = self._pskd_head(model)
+        self.losses = head.pskd_losses()
+        self.memory = build_memory(num_classes=head.pskd_num_classes(), **self._memory_options(head))
         self.schedule = AlphaSchedule.from_runner(runner, self.alpha_T, self.by_iter)
         self.open_pass = self.schedule.pass_index(runner.iter)
         if self._restored is not None:
             self._restore(runner, model, self._restored)
             self._restored = None
-        roi_head.pskd_memory = self.memory
+        head.pskd_memory = self.memory
         runner.logger.info(f'PS-KD: strategy={self.memory.strategy}, alpha_T={self.alpha_T}, '
                            f'T={self.schedule.total_passes:g} passes of {self.schedule.iters_per_pass:g} iters, '
                            f'starting in pass {self.open_pass}')
@@ -74,7 +75,7 @@ class PSKDHook(Hook):
         self._advance(runner)
         alpha = self.schedule.alpha(runner.iter)
         for loss in self.losses:
-            loss.alpha = alpha
+            loss.alpha_t = alpha
         if hasattr(self.memory, 'set_batch'):
             self.memory.set_batch(data_batch)
 
@@ -82,7 +83,7 @@ class PSKDHook(Hook):
         self.memory.sync()  # all ranks store all ranks' predictions of this iteration
         stats = [loss.last_stats for loss in self.losses if loss.last_stats]
         hub = runner.message_hub
-        hub.update_scalar('train/pskd_alpha', self.losses[0].alpha)
+        hub.update_scalar('train/pskd_alpha', self.losses[0].alpha_t)
         hub.update_scalar('train/pskd_pass', self.open_pass)
         hub.update_scalar('train/pskd_memory_mb', self.memory.nbytes() / 2**20)
         if stats:
@@ -135,18 +136,32 @@ class PSKDHook(Hook):
         return runner.model.module if is_model_wrapper(runner.model) else runner.model
 
     @staticmethod
-    def _check_roi_head(model) -> SelfKDRoIHeadMixin:
-        roi_head = getattr(model, 'roi_head', None)
-        if not isinstance(roi_head, SelfKDRoIHeadMixin):
-            raise ValueError(f'PSKDHook needs a PS-KD RoI head, got {type(roi_head).__name__}: set '
-                             "model.roi_head.type='PSKDRoIHead' (or 'PSKDCascadeRoIHead' for Cascade R-CNN).")
-        if not roi_head.pskd_losses():
-            raise ValueError("PSKDHook is in custom_hooks but no RoI head stage uses PSKDLoss: set "
-                             "model.roi_head.bbox_head.loss_cls=dict(type='PSKDLoss', loss_weight=1.0).")
-        return roi_head
+    def _pskd_head(model):
+        """The head that PS-KD teaches: a PS-KD RoI head, or a PS-KD dense head (RetinaNet)."""
+        roi_head, bbox_head = getattr(model, 'roi_head', None), getattr(model, 'bbox_head', None)
+        if isinstance(roi_head, SelfKDRoIHeadMixin):
+            if not roi_head.pskd_losses():
+                raise ValueError("PSKDHook is in custom_hooks but no RoI head stage uses PSKDLoss: set "
+                                 "model.roi_head.bbox_head.loss_cls=dict(type='PSKDLoss', loss_weight=1.0).")
+            return roi_head
+        if isinstance(bbox_head, PSKDAnchorHeadMixin):
+            return bbox_head  # its loss_cls is checked when it is built
+        found = type(roi_head if roi_head is not None else bbox_head).__name__
+        raise ValueError(f'PSKDHook needs a PS-KD RoI head, got {found}: set model.roi_head.type=\'PSKDRoIHead\' '
+                         "(or 'PSKDCascadeRoIHead' for Cascade R-CNN), or model.bbox_head.type='PSKDRetinaHead' "
+                         'for RetinaNet.')
 
-    @staticmethod
-    def _num_classes(roi_head) -> int:
-        """Logits per RoI (background included), the same in every stage."""
-        heads = roi_head.bbox_head if isinstance(roi_head.bbox_head, nn.ModuleList) else [roi_head.bbox_head]
-        return heads[0].num_classes + 1
+    def _memory_options(self, head) -> dict:
+        """The memory settings for ``head``: sigmoid heads keep the ``gt`` strategy and every class score."""
+        options = dict(self.memory_cfg)
+        if not isinstance(head, PSKDAnchorHeadMixin):
+            return options
+        num_classes = head.pskd_num_classes()
+        if options.get('strategy', 'gt') != 'gt':
+            raise ValueError(f"PSKDHook(memory=dict(strategy={options['strategy']!r})): {type(head).__name__} "
+                             "supports strategy='gt' only (anchors are taught by the GT they are assigned to).")
+        if options.get('topk', num_classes) != num_classes:
+            raise ValueError(f"PSKDHook(memory=dict(topk={options['topk']})): {type(head).__name__} stores all "
+                             f'{num_classes} sigmoid scores (they don\'t sum to 1, so a top-k cannot be '
+                             'completed); remove topk.')
+        return dict(options, topk=num_classes)

@@ -72,7 +72,8 @@ def check_softmax_loss(owner: str, use_sigmoid: bool, reduction: str) -> None:
     """The losses here distil softmax classifiers and reduce like mmdet's ``CrossEntropyLoss``."""
     if use_sigmoid:
         raise ValueError(f'{owner}(use_sigmoid=True) is not supported: it is a loss for softmax classifiers '
-                         '(num_classes + 1 logits, background included); use a softmax RoI head.')
+                         '(num_classes + 1 logits, background included); sigmoid one-stage heads (RetinaNet) take '
+                         'PSKDFocalLoss or LabelSmoothingFocalLoss.')
     if reduction not in ('none', 'mean', 'sum'):
         raise ValueError(f"{owner}(reduction={reduction!r}): expected 'none', 'mean' or 'sum'.")
 

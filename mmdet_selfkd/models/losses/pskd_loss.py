@@ -1,9 +1,8 @@
 """PS-KD soft cross-entropy for the classification branch of an RoI head."""
 from typing import Dict, Optional
 
-import torch
 from mmdet.registry import MODELS
-from torch import Tensor
+from torch import Tensor, nn
 
 from .soft_targets import mix_soft_targets, soft_cross_entropy
 from .softmax_cls_loss import SoftmaxClsLoss
@@ -22,25 +21,32 @@ class PSKDLoss(SoftmaxClsLoss):
     per-row ``label_weights``, ``avg_factor``, ``reduction`` and ``loss_weight``.
 
     The teacher comes from :class:`~mmdet_selfkd.models.roi_heads.SelfKDRoIHead` (registered as ``PSKDRoIHead`` too) (one
-    :meth:`set_teacher` call per forward) and ``alpha_t`` from
+    :meth:`set_teacher` call per forward) and ``alpha_t`` (attribute ``alpha_t``) from
     :class:`~mmdet_selfkd.engine.hooks.PSKDHook`; neither is a parameter of the loss.
 
     Args:
-        use_sigmoid (bool): Must be False: PS-KD here is for softmax heads.
+        use_sigmoid (bool): Must be False: sigmoid one-stage heads take :class:`PSKDFocalLoss`.
         reduction (str): 'none', 'mean' or 'sum'.
         loss_weight (float): Weight of the loss.
     """
 
     def __init__(self, use_sigmoid: bool = False, reduction: str = 'mean', loss_weight: float = 1.0) -> None:
         super().__init__(use_sigmoid, reduction, loss_weight)
-        self.alpha: Optional[float] = None  # set every iteration by PSKDHook
+        self.alpha_t: Optional[float] = None  # set every iteration by PSKDHook
         self._teacher_probs: Optional[Tensor] = None
         self._has_teacher: Optional[Tensor] = None
         self.last_stats: Dict[str, float] = {}
 
     def set_teacher(self, teacher_probs: Tensor, has_teacher: Tensor) -> None:
-        """Hand over the teacher for the next forward (consumed by it)."""
+        """Hand over the teacher of the next forward (consumed by it) and log its statistics.
+
+        Args:
+            teacher_probs (Tensor): (N, num_classes + 1) teacher distributions, in logits order.
+            has_teacher (Tensor): Bool (N,): rows with a teacher. Pass both on the host, as the memory
+                returns them: the statistics are then computed without a device sync.
+        """
         self._teacher_probs, self._has_teacher = teacher_probs, has_teacher
+        self.last_stats = teacher_stats(teacher_probs, has_teacher)
 
     def forward(self,
                 cls_score: Tensor,
@@ -62,26 +68,38 @@ class PSKDLoss(SoftmaxClsLoss):
             Tensor: The loss.
         """
         teacher_probs, has_teacher = self._consume_teacher(cls_score)
-        targets = mix_soft_targets(label, cls_score.size(1), self.alpha or 0.0, teacher_probs, has_teacher)
+        targets = mix_soft_targets(label, cls_score.size(1), self.alpha_t or 0.0, teacher_probs, has_teacher)
         return self.reduce(soft_cross_entropy(cls_score, targets), weight, avg_factor, reduction_override)
 
     def _consume_teacher(self, cls_score: Tensor):
         if not self.training:
             return None, None
-        if self.alpha is None:
-            raise RuntimeError('PSKDLoss is used without PSKDHook: add dict(type=\'PSKDHook\') to '
-                               'custom_hooks (it schedules alpha_t and owns the prediction memory).')
-        if self._teacher_probs is None:
-            raise RuntimeError('PSKDLoss got no teacher: set roi_head.type to \'PSKDRoIHead\' (or '
-                               '\'PSKDCascadeRoIHead\'), which hands each batch\'s teacher to the loss.')
+        check_alpha_and_teacher(self, self._teacher_probs, "roi_head.type to 'PSKDRoIHead' (or "
+                                "'PSKDCascadeRoIHead')")
         teacher_probs, has_teacher = self._teacher_probs, self._has_teacher
         self._teacher_probs = self._has_teacher = None
         if teacher_probs.shape != cls_score.shape:
             raise ValueError(f'PSKDLoss: teacher of shape {tuple(teacher_probs.shape)} does not match '
                              f'logits {tuple(cls_score.shape)}: num_classes of the head and the memory differ.')
-        covered = has_teacher.float()
-        self.last_stats = dict(
-            coverage=covered.mean().item() if covered.numel() else 0.0,
-            teacher_conf=(teacher_probs.max(1).values[has_teacher].mean().item()
-                          if bool(has_teacher.any()) else 0.0))
-        return teacher_probs, has_teacher
+        return (teacher_probs.to(cls_score.device, non_blocking=True),
+                has_teacher.to(cls_score.device, non_blocking=True))
+
+
+def teacher_stats(teacher_probs: Tensor, has_teacher: Tensor) -> Dict[str, float]:
+    """What PSKDHook logs of a batch's teacher: the share of rows taught (``coverage``) and the mean top
+    probability of their teachers (``teacher_conf``)."""
+    if not bool(has_teacher.any()):
+        return dict(coverage=0.0, teacher_conf=0.0)
+    return dict(coverage=has_teacher.float().mean().item(),
+                teacher_conf=teacher_probs[has_teacher].max(1).values.mean().item())
+
+
+def check_alpha_and_teacher(loss: nn.Module, teacher: Optional[Tensor], head_setting: str) -> None:
+    """A PS-KD loss in training needs ``alpha_t`` from PSKDHook and a teacher from its PS-KD head."""
+    name = type(loss).__name__
+    if loss.alpha_t is None:
+        raise RuntimeError(f"{name} is used without PSKDHook: add dict(type='PSKDHook') to custom_hooks "
+                           '(it schedules alpha_t and owns the prediction memory).')
+    if teacher is None:
+        raise RuntimeError(f'{name} got no teacher: set model.{head_setting}, which hands each batch\'s teacher '
+                           'to the loss.')

@@ -2,7 +2,9 @@
 
 PS-KD (Kim et al., ICCV 2021) trains on ``(1 - alpha) * onehot(y) + alpha * p_teacher``; label smoothing
 and Teacher Correction are the same mix with a uniform or corrected teacher. Rows without a teacher
-(first pass, no memory entry) keep the one-hot target.
+(first pass, no memory entry) keep the one-hot target. Softmax heads (RoI classifiers, ``num_classes + 1``
+logits) train on :func:`soft_cross_entropy`; sigmoid heads (RetinaNet) on per-class targets
+(:func:`mix_sigmoid_targets`) with :func:`soft_focal_loss`.
 """
 from typing import Optional
 
@@ -50,3 +52,57 @@ def soft_cross_entropy(logits: Tensor, targets: Tensor) -> Tensor:
         Tensor: Shape (N,).
     """
     return -(targets * F.log_softmax(logits.float(), dim=1)).sum(dim=1)
+
+
+def mix_sigmoid_targets(labels: Tensor,
+                        num_classes: int,
+                        alpha: float,
+                        teacher_probs: Optional[Tensor] = None,
+                        teacher_rows: Optional[Tensor] = None) -> Tensor:
+    """Per-class targets of a sigmoid head, ``(1 - alpha) * onehot(labels) + alpha * teacher_probs`` in
+    the teacher's rows.
+
+    A sigmoid head has one score per object class and no background logit: the one-hot target of a
+    background row (label ``num_classes``) is all zeros. Rows not in ``teacher_rows`` keep it.
+
+    Args:
+        labels (Tensor): Hard labels, shape (N,), values in [0, num_classes] (``num_classes``: background).
+        num_classes (int): Object classes (the head's ``cls_out_channels``).
+        alpha (float): Share of the teacher, in [0, 1].
+        teacher_probs (Tensor, optional): Per-class teacher scores of the taught rows, shape (P, num_classes);
+            detached here. They need not sum to 1 (sigmoid scores).
+        teacher_rows (Tensor, optional): Long (P,): the rows they teach.
+
+    Returns:
+        Tensor: Targets of shape (N, num_classes), values in [0, 1].
+    """
+    targets = F.one_hot(labels.long(), num_classes + 1)[:, :num_classes].float()
+    if teacher_probs is None or alpha == 0 or teacher_rows.numel() == 0:
+        return targets
+    targets[teacher_rows] = (1 - alpha) * targets[teacher_rows] + alpha * teacher_probs.detach().float()
+    return targets
+
+
+def soft_focal_loss(logits: Tensor, targets: Tensor, alpha: float = 0.25, gamma: float = 2.0) -> Tensor:
+    """Element-wise focal loss for soft targets ``y`` in [0, 1], modulated like quality focal loss.
+
+    .. math::
+        \\ell(z, y) = -\\big[a\\,y \\log\\sigma(z) + (1-a)(1-y)\\log(1-\\sigma(z))\\big]\\,|y - \\sigma(z)|^\\gamma
+
+    For ``y`` in {0, 1} this is exactly mmdet's ``FocalLoss`` (Lin et al., ICCV 2017: ``a (1-p)^γ (-log p)``
+    for positives, ``(1-a) p^γ (-log(1-p))`` for negatives); with ``a = 1/2`` it is half the quality
+    focal loss of GFL (Li et al., NeurIPS 2020). ``|y - σ(z)|^γ`` vanishes at ``σ(z) = y``, so a soft
+    target is reached rather than pushed towards 0 or 1.
+
+    Args:
+        logits (Tensor): Shape (N, C).
+        targets (Tensor): Shape (N, C), values in [0, 1].
+        alpha (float): Balance ``a`` of positive and negative terms (mmdet's FocalLoss ``alpha``).
+        gamma (float): Modulating exponent.
+
+    Returns:
+        Tensor: Shape (N, C).
+    """
+    logits = logits.float()
+    bce = -(alpha * targets * F.logsigmoid(logits) + (1 - alpha) * (1 - targets) * F.logsigmoid(-logits))
+    return bce * (targets - logits.sigmoid()).abs().pow(gamma)

@@ -35,6 +35,11 @@ class SelfKDRoIHeadMixin:
         """The PS-KD losses of every stage (empty if the config did not swap ``loss_cls``)."""
         return [loss for loss in self._stage_losses() if isinstance(loss, PSKDLoss)]
 
+    def pskd_num_classes(self) -> int:
+        """Probabilities per RoI stored in the memory: ``num_classes + 1`` (background included)."""
+        heads = self.bbox_head if isinstance(self.bbox_head, nn.ModuleList) else [self.bbox_head]
+        return heads[0].num_classes + 1
+
     def provided_teacher_losses(self) -> List[ProvidedTeacherKDLoss]:
         """The provider-taught losses (CS-KD, MrKD) of every stage."""
         return [loss for loss in self._stage_losses() if isinstance(loss, ProvidedTeacherKDLoss)]
@@ -66,12 +71,12 @@ class SelfKDRoIHeadMixin:
         batch = RoIBatch.from_sampling(stage, sampling_results, self._pskd_metainfo, self._pskd_gt_instances, rois)
         probs = cls_score.detach().float().softmax(1)
         if isinstance(loss, PSKDLoss):
-            teacher_probs, has_teacher = teacher.teach(batch)
+            loss.set_teacher(*teacher.teach(batch))  # on the host: the loss moves it to the logits' device
             teacher.record(batch, probs)
         else:
             teacher_probs, has_teacher = teacher.teach(batch, probs)
-        loss.set_teacher(teacher_probs.to(cls_score.device, non_blocking=True),
-                         has_teacher.to(cls_score.device, non_blocking=True))
+            loss.set_teacher(teacher_probs.to(cls_score.device, non_blocking=True),
+                             has_teacher.to(cls_score.device, non_blocking=True))
 
 
 @MODELS.register_module(name=['SelfKDRoIHead', 'PSKDRoIHead'])

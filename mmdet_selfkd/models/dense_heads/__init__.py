@@ -1,0 +1,3 @@
+from .pskd_retina_head import PSKDAnchorHeadMixin, PSKDRetinaHead
+
+__all__ = ['PSKDAnchorHeadMixin', 'PSKDRetinaHead']

@@ -1,0 +1,65 @@
+"""Label smoothing for the sigmoid classification branch of a one-stage head."""
+from typing import Optional
+
+import torch
+from mmdet.registry import MODELS
+from torch import Tensor
+
+from .kd_terms import check_epsilon
+from .sigmoid_cls_loss import SigmoidClsLoss
+from .soft_targets import mix_sigmoid_targets
+
+
+@MODELS.register_module()
+class LabelSmoothingFocalLoss(SigmoidClsLoss):
+    """Label smoothing for sigmoid heads: positives learn ``(1-ε)·onehot + ε/C`` over the ``C`` classes.
+
+    .. math::
+        \\mathcal{L} = \\sum_c \\ell\\big(z_c,\\ y_c\\big), \\qquad
+        y_c = (1-\\varepsilon)\\,\\mathbb{1}[c=y] + \\varepsilon / C \\ \\text{(positives)}, \\quad
+        y_c = 0 \\ \\text{(background)}
+
+    with ``ℓ`` the soft focal loss (:func:`~mmdet_selfkd.models.losses.soft_targets.soft_focal_loss`), which
+    is mmdet's ``FocalLoss`` at ``ε = 0``. Background anchors keep all-zero targets: smoothing them would
+    lift the score of the ~10^5 background anchors of every image towards ``ε/C``, which a detector turns
+    into false positives. Swap it for ``FocalLoss`` in any RetinaNet-style config; no hook is needed.
+
+    Args:
+        epsilon (float): Smoothing share, in [0, 1). Default 0.1.
+        use_sigmoid (bool): Must be True.
+        gamma (float): Focal exponent. Default 2.0.
+        alpha (float): Focal balance. Default 0.25.
+        reduction (str): 'none', 'mean' or 'sum'.
+        loss_weight (float): Weight of the loss.
+    """
+
+    def __init__(self, epsilon: float = 0.1, use_sigmoid: bool = True, gamma: float = 2.0, alpha: float = 0.25,
+                 reduction: str = 'mean', loss_weight: float = 1.0) -> None:
+        super().__init__(use_sigmoid, gamma, alpha, reduction, loss_weight)
+        check_epsilon(type(self).__name__, epsilon)
+        self.epsilon = epsilon
+
+    def forward(self,
+                cls_score: Tensor,
+                label: Tensor,
+                weight: Optional[Tensor] = None,
+                avg_factor: Optional[float] = None,
+                reduction_override: Optional[str] = None,
+                **kwargs) -> Tensor:
+        """Soft focal loss against the smoothed targets.
+
+        Args:
+            cls_score (Tensor): Logits (N, C).
+            label (Tensor): Hard labels (N,), ``C`` for background.
+            weight (Tensor, optional): Per-row weights (N,).
+            avg_factor (float, optional): Normaliser of the mean.
+            reduction_override (str, optional): Overrides ``reduction``.
+
+        Returns:
+            Tensor: The loss.
+        """
+        num_classes = cls_score.size(1)
+        positives = torch.nonzero(label < num_classes).flatten()
+        uniform = cls_score.new_full((positives.numel(), num_classes), 1.0 / num_classes)
+        targets = mix_sigmoid_targets(label, num_classes, self.epsilon, uniform, positives)
+        return self.focal(cls_score, targets, weight, avg_factor, reduction_override)

@@ -1,0 +1,287 @@
+"""PS-KD and label smoothing for sigmoid one-stage heads (RetinaNet): the soft focal loss against mmdet's
+FocalLoss and hand-worked numbers, the per-anchor GT assignment on real mmdet targets, the memory a real
+PSKDRetinaHead records and teaches, and real tools/train.py runs."""
+import math
+import os
+import pickle
+
+import pytest
+import torch
+from mmdet.registry import MODELS
+from mmengine.config import Config
+from mmengine.dataset import pseudo_collate
+from mmengine.registry import init_default_scope
+from mmengine.structures import InstanceData
+
+from mmdet_selfkd.compat import load_local_checkpoint
+from mmdet_selfkd.memory import GTMemory
+from mmdet_selfkd.models.losses import (LabelSmoothingFocalLoss, PSKDFocalLoss, mix_sigmoid_targets,
+                                        soft_focal_loss)
+
+from conftest import REPO, read_scalars, run_tool, tiny_options, tiny_run_options
+
+RETINA_CFG = str(REPO / 'configs/shapes/retinanet_r18_fpn_8e_shapes.py')
+RETINA_PSKD_CFG = str(REPO / 'configs/pskd/retinanet_r18_fpn_pskd-8e_shapes.py')
+RETINA_LS_CFG = str(REPO / 'configs/selfkd/retinanet_r18_fpn_ls-8e_shapes.py')
+MMDET_TOOLS = os.path.join(os.path.dirname(__import__('mmdet').__file__), '.mim', 'tools')
+NUM_CLASSES = 3
+
+
+# --- the loss, by hand -----------------------------------------------------------------------------
+def test_soft_focal_loss_hand_worked():
+    # z = 0 -> p = 0.5; y = 0.7, a = 0.25, gamma = 2:
+    # -(0.25 * 0.7 * ln 0.5 + 0.75 * 0.3 * ln 0.5) * |0.7 - 0.5|^2 = 0.4 * ln 2 * 0.04
+    loss = soft_focal_loss(torch.zeros(1, 1), torch.full((1, 1), 0.7), alpha=0.25, gamma=2.0)
+    assert loss.item() == pytest.approx(0.4 * math.log(2) * 0.04)
+    # y = 1, p = sigmoid(ln 3) = 0.75: a * (1 - p)^2 * (-ln p) = 0.25 * 0.0625 * ln(4/3)
+    loss = soft_focal_loss(torch.full((1, 1), math.log(3)), torch.ones(1, 1))
+    assert loss.item() == pytest.approx(0.25 * 0.0625 * math.log(4 / 3))
+
+
+def test_soft_focal_loss_is_minimal_at_the_soft_target():
+    target = torch.tensor([[0.3, 0.8]])
+    logits = torch.logit(target).requires_grad_()
+    loss = soft_focal_loss(logits, target)
+    loss.sum().backward()
+    assert loss.abs().max().item() < 1e-12 and logits.grad.abs().max().item() < 1e-6
+    # mmdet's FocalLoss on the same soft target keeps pulling the score away from it
+    mmdet_focal = MODELS.build(dict(type='mmdet.FocalLoss', use_sigmoid=True, reduction='sum'))
+    logits.grad = None
+    mmdet_focal(logits, target).backward()
+    assert logits.grad.abs().max().item() > 1e-3
+
+
+def test_hard_targets_give_exactly_mmdets_focal_loss():
+    gen = torch.Generator().manual_seed(0)
+    logits = torch.randn(50, NUM_CLASSES, generator=gen) * 3
+    labels = torch.randint(0, NUM_CLASSES + 1, (50,), generator=gen)  # NUM_CLASSES: background
+    weights = torch.rand(50, generator=gen)
+    mmdet_focal = MODELS.build(dict(type='mmdet.FocalLoss', use_sigmoid=True, gamma=2.0, alpha=0.25))
+    ours = LabelSmoothingFocalLoss(epsilon=0.0)
+    for kwargs in (dict(), dict(avg_factor=7.0)):
+        assert ours(logits, labels, weights, **kwargs).item() == pytest.approx(
+            mmdet_focal(logits, labels, weights, **kwargs).item(), rel=1e-5)
+    pskd = PSKDFocalLoss().eval()  # eval: no teacher needed, one-hot targets
+    assert pskd(logits, labels, weights).item() == pytest.approx(mmdet_focal(logits, labels, weights).item(), rel=1e-5)
+
+
+def test_sigmoid_targets_mix_only_the_taught_rows():
+    labels = torch.tensor([0, 3, 2])  # 3 = background
+    teacher = torch.tensor([[0.6, 0.2, 0.1], [0.1, 0.1, 0.4]])
+    targets = mix_sigmoid_targets(labels, 3, 0.5, teacher, torch.tensor([0, 2]))
+    expected = torch.tensor([[0.5 + 0.3, 0.1, 0.05], [0, 0, 0], [0.05, 0.05, 0.5 + 0.2]])
+    assert torch.allclose(targets, expected)
+    assert torch.equal(mix_sigmoid_targets(labels, 3, 0.0, teacher, torch.tensor([0, 2])),
+                       torch.tensor([[1., 0, 0], [0, 0, 0], [0, 0, 1]]))
+
+
+def test_label_smoothing_focal_smooths_positives_only():
+    logits = torch.tensor([[0.5, -1.0, 2.0], [1.0, 0.0, -3.0]])
+    labels = torch.tensor([2, 3])  # a positive of class 2, a background anchor
+    loss = LabelSmoothingFocalLoss(epsilon=0.3, reduction='none')(logits, labels)
+    # positive: (1 - 0.3) * onehot + 0.3 / 3 = [0.1, 0.1, 0.8]; background: zeros
+    expected = soft_focal_loss(logits, torch.tensor([[0.1, 0.1, 0.8], [0.0, 0.0, 0.0]]))
+    assert torch.allclose(loss, expected)
+
+
+def test_pskd_focal_loss_needs_hook_and_head_and_uses_the_teacher():
+    logits = torch.tensor([[0.5, -1.0, 2.0], [1.0, 0.0, -3.0]])
+    labels = torch.tensor([2, 3])
+    loss = PSKDFocalLoss(reduction='none')
+    with pytest.raises(RuntimeError, match="add dict\\(type='PSKDHook'\\)"):
+        loss(logits, labels)
+    loss.alpha_t = 0.4
+    with pytest.raises(RuntimeError, match="bbox_head.type to 'PSKDRetinaHead'"):
+        loss(logits, labels)
+    loss.set_teacher(torch.tensor([0]), torch.tensor([[0.2, 0.1, 0.5]]))
+    got = loss(logits, labels)
+    # row 0: 0.6 * [0, 0, 1] + 0.4 * [0.2, 0.1, 0.5] = [0.08, 0.04, 0.8]; row 1 stays background
+    assert torch.allclose(got, soft_focal_loss(logits, torch.tensor([[0.08, 0.04, 0.8], [0.0, 0.0, 0.0]])))
+    with pytest.raises(RuntimeError, match='got no teacher'):  # consumed by the forward
+        loss(logits, labels)
+
+
+@pytest.mark.parametrize('kwargs,error', [
+    (dict(use_sigmoid=False), 'use_sigmoid=False'),
+    (dict(gamma=-1.0), 'gamma=-1.0'),
+    (dict(alpha=1.5), 'alpha=1.5'),
+    (dict(reduction='max'), "reduction='max'"),
+])
+def test_bad_focal_settings_are_refused(kwargs, error):
+    for loss_type in ('PSKDFocalLoss', 'LabelSmoothingFocalLoss'):
+        with pytest.raises(ValueError, match=error.replace('(', '\\(')):
+            MODELS.build(dict(type=loss_type, **kwargs))
+    with pytest.raises(ValueError, match='epsilon=1.0'):
+        LabelSmoothingFocalLoss(epsilon=1.0)
+
+
+# --- the head on real mmdet targets ----------------------------------------------------------------
+def build_retina(shapes_root, config=RETINA_PSKD_CFG):
+    from mmdet.registry import DATASETS
+    init_default_scope('mmdet')
+    cfg = Config.fromfile(config)
+    cfg.merge_from_dict(tiny_options(shapes_root))
+    dataset = DATASETS.build(cfg.train_dataloader.dataset)
+    torch.manual_seed(0)
+    model = MODELS.build(cfg.model)
+    model.init_weights()
+    return model.train(), dataset
+
+
+def head_inputs(model, dataset, indices=(0, 1, 2, 3)):
+    data = model.data_preprocessor(pseudo_collate([dataset[i] for i in indices]), True)
+    cls_scores, bbox_preds = model.bbox_head(model.extract_feat(data['inputs']))
+    samples = data['data_samples']
+    return cls_scores, bbox_preds, [s.gt_instances for s in samples], [s.metainfo for s in samples]
+
+
+def anchors_and_assignment(head, cls_scores, gt_instances, metas, image):
+    """The image's anchors and mmdet's own MaxIoUAssigner result for them, computed apart from the head."""
+    anchor_list, _ = head.get_anchors([s.shape[-2:] for s in cls_scores], metas, device='cpu')
+    anchors = torch.cat(anchor_list[image])
+    assign = head.assigner.assign(InstanceData(priors=anchors), gt_instances[image])
+    return anchors, assign.gt_inds - 1  # -1: negative
+
+
+def flat_scores(cls_scores, image):
+    """The image's logits, (num_anchors, C), in anchor order (levels concatenated)."""
+    return torch.cat([s[image].permute(1, 2, 0).reshape(-1, NUM_CLASSES) for s in cls_scores])
+
+
+@pytest.fixture(scope='module')
+def retina(shapes_root):
+    model, dataset = build_retina(shapes_root)
+    with torch.no_grad():
+        inputs = head_inputs(model, dataset)
+    return model, dataset, inputs
+
+
+def test_assigned_gt_per_anchor_matches_mmdets_assigner(retina):
+    model, _, (cls_scores, _, gt_instances, metas) = retina
+    head = model.bbox_head
+    anchor_list, valid_flags = head.get_anchors([s.shape[-2:] for s in cls_scores], metas, device='cpu')
+    *_, assigned_levels = head.get_targets(anchor_list, valid_flags, gt_instances, metas)
+    for image in range(len(metas)):
+        _, expected = anchors_and_assignment(head, cls_scores, gt_instances, metas, image)
+        assigned = torch.cat([level[image] for level in assigned_levels])
+        assert torch.equal(assigned, expected.clamp(min=-1))
+        assert (assigned >= 0).sum() > 0
+
+
+def run_head_loss(head, inputs, memory, alpha_t):
+    cls_scores, bbox_preds, gt_instances, metas = inputs
+    head.pskd_memory = memory
+    head.loss_cls.alpha_t = alpha_t
+    return head.loss_by_feat(cls_scores, bbox_preds, gt_instances, metas)
+
+
+def test_memory_holds_the_mean_sigmoid_of_each_gts_anchors_and_teaches_it(retina):
+    model, _, inputs = retina
+    head = model.bbox_head
+    cls_scores, _, gt_instances, metas = inputs
+    memory = GTMemory(NUM_CLASSES, topk=NUM_CLASSES)
+    with torch.no_grad():
+        first = run_head_loss(head, inputs, memory, alpha_t=0.0)
+    assert head.loss_cls.last_stats == dict(coverage=0.0, teacher_conf=0.0)
+    memory.end_pass()
+    expected_means = []
+    for image, meta in enumerate(metas):
+        _, assigned = anchors_and_assignment(head, cls_scores, gt_instances, metas, image)
+        probs = flat_scores(cls_scores, image).sigmoid()
+        stored = memory.prev_preds[(0, 'gt', meta['img_path'])]
+        means = {}
+        for gt in assigned[assigned >= 0].unique().tolist():
+            means[gt] = probs[assigned == gt].mean(0)
+            row = stored[stored[:, 4].long() == gt_instances[image].labels[gt]]  # rows: box, label, scores, classes
+            match = [r for r in row if torch.allclose(r[:4].float(), _original(gt_instances[image].bboxes[gt], meta),
+                                                      atol=0.5)]
+            assert len(match) == 1
+            scores = torch.zeros(NUM_CLASSES).scatter_(0, match[0][5 + NUM_CLASSES:].long(),
+                                                       match[0][5:5 + NUM_CLASSES].float())
+            assert torch.allclose(scores, means[gt], atol=1e-3)  # fp16 storage
+        expected_means.append((assigned, means))
+
+    # next pass, same images and transforms: every positive anchor is taught its GT's mean
+    with torch.no_grad():
+        second = run_head_loss(head, inputs, memory, alpha_t=0.5)
+    assert head.loss_cls.last_stats['coverage'] == 1.0
+    total, avg_factor = 0.0, sum(int((a >= 0).sum()) for a, _ in expected_means)
+    for image, (assigned, means) in enumerate(expected_means):
+        targets = torch.zeros(assigned.numel(), NUM_CLASSES)
+        for gt, mean in means.items():
+            onehot = torch.nn.functional.one_hot(gt_instances[image].labels[gt], NUM_CLASSES).float()
+            targets[assigned == gt] = 0.5 * onehot + 0.5 * memory_row(memory, metas[image], gt_instances[image], gt)
+        total += soft_focal_loss(flat_scores(cls_scores, image), targets).sum()
+    assert sum(second['loss_cls']).item() == pytest.approx(total.item() / avg_factor, rel=1e-4)
+    assert sum(second['loss_cls']).item() != pytest.approx(sum(first['loss_cls']).item(), rel=1e-3)
+
+
+def _original(box, meta):
+    from mmdet_selfkd.memory import to_original_coords
+    return to_original_coords(box[None], meta)[0]
+
+
+def memory_row(memory, meta, gts, gt):
+    """The teacher the memory holds for a GT (decoded as the head gets it)."""
+    from mmdet_selfkd.memory.roi_batch import ImageRoIs
+    img = ImageRoIs(key=meta['img_path'], gt_boxes=_original(gts.bboxes, meta), gt_labels=gts.labels,
+                    pos_boxes=torch.zeros(1, 4), pos_gt_inds=torch.tensor([gt]), num_neg=0)
+    probs, has = memory._teach_image(0, img)
+    assert bool(has[0])
+    return probs[0]
+
+
+# --- real runs -------------------------------------------------------------------------------------
+def by_epoch(scalars, key):
+    values = {}
+    for row in scalars:
+        if key in row:
+            values.setdefault(row['epoch'], []).append(row[key])
+    return values
+
+
+def test_retinanet_two_pass_run_and_plain_checkpoint(shapes_root, tmp_path):
+    options = tiny_run_options(shapes_root, **{'train_cfg.max_epochs': 2})
+    run_tool(['tools/train.py', RETINA_PSKD_CFG, '--work-dir', str(tmp_path), *options])
+    scalars = read_scalars(str(tmp_path))
+    alpha, coverage = by_epoch(scalars, 'pskd_alpha'), by_epoch(scalars, 'pskd_coverage')
+    assert set(alpha[1]) == {0.0} and alpha[2] == pytest.approx([0.4] * len(alpha[2]))
+    assert set(coverage[1]) == {0.0} and min(coverage[2]) > 0
+    assert min(by_epoch(scalars, 'pskd_teacher_conf')[2]) > 0
+    ckpt = load_local_checkpoint(str(tmp_path / 'epoch_2.pth'))
+    assert ckpt['pskd']['memory']['topk'] == NUM_CLASSES and ckpt['pskd']['memory']['prev_preds']['keys']
+    # a plain RetinaNet checkpoint: the stock config, no plugin, mmdet's own tools/test.py predicts exactly
+    # what the PS-KD config does (score_thr 0: the untrained scores are ~0.01, the RetinaNet prior)
+    test_options = tiny_run_options(shapes_root, **{'model.test_cfg.score_thr': 0.0})
+    stock_cfg = tmp_path / 'stock.py'
+    stock_cfg.write_text(f"_base_ = '{RETINA_CFG}'\ncustom_imports = dict(imports=[], allow_failed_imports=False)\n")
+    run_tool([os.path.join(MMDET_TOOLS, 'test.py'), str(stock_cfg), str(tmp_path / 'epoch_2.pth'), '--work-dir',
+              str(tmp_path / 'stock'), '--out', str(tmp_path / 'stock.pkl'), *test_options],
+             env={'TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD': '1'})
+    run_tool(['tools/test.py', RETINA_PSKD_CFG, str(tmp_path / 'epoch_2.pth'), '--work-dir', str(tmp_path / 'ours'),
+              '--out', str(tmp_path / 'ours.pkl'), *test_options])
+    stock, ours = (pickle.loads((tmp_path / name).read_bytes()) for name in ('stock.pkl', 'ours.pkl'))
+    assert len(stock) == len(ours) == 8
+    for a, b in zip(stock, ours):
+        assert a['pred_instances']['scores'].numel() > 0
+        for key in ('bboxes', 'scores', 'labels'):
+            assert torch.equal(a['pred_instances'][key], b['pred_instances'][key])
+
+
+def test_retinanet_label_smoothing_run(shapes_root, tmp_path):
+    run_tool(['tools/train.py', RETINA_LS_CFG, '--work-dir', str(tmp_path), *tiny_run_options(shapes_root)])
+    losses = [row['loss_cls'] for row in read_scalars(str(tmp_path)) if 'loss_cls' in row]
+    assert len(losses) == 4 and all(math.isfinite(v) for v in losses)
+
+
+@pytest.mark.parametrize('options,error', [
+    ({'custom_hooks.0.memory.strategy': 'iou'}, "supports strategy='gt' only"),
+    ({'custom_hooks.0.memory.topk': 2}, 'remove topk'),
+    ({'model.bbox_head.loss_cls.type': 'FocalLoss'}, "needs loss_cls=dict(type='PSKDFocalLoss'"),
+    ({'model.bbox_head.type': 'RetinaHead'}, "model.bbox_head.type='PSKDRetinaHead'"),
+])
+def test_misconfigured_retinanet_runs_fail_at_start(shapes_root, tmp_path, options, error):
+    proc = run_tool(['tools/train.py', RETINA_PSKD_CFG, '--work-dir', str(tmp_path),
+                     *tiny_run_options(shapes_root, **options)], check=False)
+    assert proc.returncode != 0 and error in proc.stderr, proc.stderr[-3000:]
+    assert 'Epoch(train) [1][2/' not in proc.stdout + proc.stderr
