@@ -68,3 +68,12 @@ def read_scalars(work_dir: str) -> List[dict]:
     assert files, f'no scalars.json under {work_dir}'
     with open(files[-1]) as f:
         return [json.loads(line) for line in f if line.strip()]
+
+
+def by_epoch(scalars: List[dict], key: str) -> Dict[int, list]:
+    """Logged values of ``key`` per epoch (1-based), from :func:`read_scalars`."""
+    values: Dict[int, list] = {}
+    for row in scalars:
+        if key in row:
+            values.setdefault(row['epoch'], []).append(row[key])
+    return values

@@ -18,7 +18,7 @@ from mmdet_selfkd.memory import GTMemory
 from mmdet_selfkd.models.losses import (LabelSmoothingFocalLoss, PSKDFocalLoss, mix_sigmoid_targets,
                                         soft_focal_loss)
 
-from conftest import REPO, read_scalars, run_tool, tiny_options, tiny_run_options
+from conftest import REPO, by_epoch, read_scalars, run_tool, tiny_options, tiny_run_options
 
 RETINA_CFG = str(REPO / 'configs/shapes/retinanet_r18_fpn_8e_shapes.py')
 RETINA_PSKD_CFG = str(REPO / 'configs/pskd/retinanet_r18_fpn_pskd-8e_shapes.py')
@@ -232,14 +232,6 @@ def memory_row(memory, meta, gts, gt):
 
 
 # --- real runs -------------------------------------------------------------------------------------
-def by_epoch(scalars, key):
-    values = {}
-    for row in scalars:
-        if key in row:
-            values.setdefault(row['epoch'], []).append(row[key])
-    return values
-
-
 def test_retinanet_two_pass_run_and_plain_checkpoint(shapes_root, tmp_path):
     options = tiny_run_options(shapes_root, **{'train_cfg.max_epochs': 2})
     run_tool(['tools/train.py', RETINA_PSKD_CFG, '--work-dir', str(tmp_path), *options])

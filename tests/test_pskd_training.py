@@ -8,7 +8,7 @@ import torch
 
 from mmdet_selfkd.compat import load_local_checkpoint
 
-from conftest import BASELINE_CFG, PSKD_CFG, read_scalars, run_tool, tiny_options, tiny_run_options
+from conftest import BASELINE_CFG, PSKD_CFG, by_epoch, read_scalars, run_tool, tiny_options, tiny_run_options
 
 MMDET_TOOLS = os.path.join(os.path.dirname(__import__('mmdet').__file__), '.mim', 'tools')
 
@@ -20,15 +20,6 @@ def pskd_options(shapes_root, strategy='gt', **extra):
 
 def train(config, work_dir, options, *flags, check=True):
     return run_tool(['tools/train.py', config, '--work-dir', str(work_dir), *flags, *options], check=check)
-
-
-def by_epoch(scalars, key):
-    """Logged values of ``key`` per epoch (1-based), from mmengine's scalars.json."""
-    values = {}
-    for row in scalars:
-        if key in row:
-            values.setdefault(row['epoch'], []).append(row[key])
-    return values
 
 
 @pytest.mark.parametrize('strategy', ['gt', 'iou', 'snapshot'])
