@@ -29,6 +29,10 @@ METHOD_CONFIGS = {
     'cskd': 'configs/selfkd/faster-rcnn_r18_fpn_cskd-8e_shapes.py',
     'mrkd': 'configs/selfkd/faster-rcnn_r18_fpn_mrkd-8e_shapes.py',
     'mrkd-tc': 'configs/selfkd/faster-rcnn_r18_fpn_mrkd-tc-8e_shapes.py',
+    # one-stage: RetinaNet R18-FPN, compare with `retinanet`
+    'retinanet': 'configs/shapes/retinanet_r18_fpn_8e_shapes.py',
+    'retinanet-pskd': 'configs/pskd/retinanet_r18_fpn_pskd-8e_shapes.py',
+    'retinanet-ls': 'configs/selfkd/retinanet_r18_fpn_ls-8e_shapes.py',
 }
 
 
