@@ -1,5 +1,15 @@
 """Self-KD benchmark: train every method of a config family on the same data, for several seeds, and compare.
 
+Families (``--family``), each with its own modes (``--mode``, default: the family's smallest):
+
+    shapes  Faster R-CNN R18-FPN from scratch on synthetic shapes (configs of tools/main_job.py), held out: val.
+            Modes cpu-tiny, cpu-reduced, full.
+    bccd    Faster R-CNN MobileNetV2-FPN (ImageNet-pretrained) on BCCD blood cells (configs/bccd), all of its
+            205 train images, held out: its 72 test images; the VOC folder is converted to COCO JSONs with
+            tools/dataset_converters/voc_to_coco.py. Modes cpu-reduced (256x192 images, lighter RoI stage,
+            2 epochs) and full (the config's 640x480 images and 12 epochs); no cpu-tiny: one epoch alone takes
+            ~85 s on 2 CPU cores.
+
 For each (seed, method) a worker subprocess (this script with ``--worker``) trains the method's config,
 tests the trained weights on the held-out split (COCO bbox mAP, mAP@50, D-ECE) and reports its mean train
 step time (mmengine's logged ``time`` scalar), peak GPU memory and peak host RSS; one process per run keeps
@@ -15,6 +25,8 @@ the memory figures per run. The parent writes into ``--out-dir`` (never an exist
     python benchmarks/selfkd_benchmark.py --mode cpu-reduced               # all 8 methods on 2 CPU cores
     python benchmarks/selfkd_benchmark.py --mode full                      # main-job settings, 3 seeds, GPU
     python benchmarks/selfkd_benchmark.py --mode cpu-tiny --methods baseline ls --seeds 0 1
+    python benchmarks/selfkd_benchmark.py --family bccd --mode cpu-reduced # BCCD, 8 methods x 3 seeds, 2 CPU cores
+    python benchmarks/selfkd_benchmark.py --family bccd --mode full        # BCCD, the config's 12 epochs, GPU
     python benchmarks/selfkd_benchmark.py --table-from work_dirs/benchmarks/<timestamp>/results.json
 """
 import argparse
@@ -27,7 +39,8 @@ import resource
 import subprocess
 import sys
 import time
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
+from types import ModuleType
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -54,18 +67,23 @@ class ModeSettings:
     """How big a benchmark run is.
 
     Attributes:
-        train_images (int): Training images, for families that generate their data.
-        val_images (int): Held-out images, likewise.
-        epochs (int): Training epochs; the configs' step schedule is scaled to it.
+        train_images (int, optional): Training images, for families that generate their data; None for a
+            fixed dataset, used whole.
+        val_images (int, optional): Held-out images, likewise.
+        epochs (int): Training epochs; the configs' schedule is scaled to it.
         batch_size (int): Training batch size.
         num_workers (int): Dataloader workers (0: load in the training process).
         seeds (tuple[int]): Default seeds.
         methods (tuple[str]): Default methods.
         timing_skip_iters (int): First train iterations left out of the mean step time.
         cpu_only (bool): Hide GPUs from the workers.
+        img_scale (tuple[int, int], optional): ``(w, h)`` of the train and test pipelines' ``Resize`` steps;
+            None keeps the configs'.
+        cfg_options (dict): Further config options of the mode, the same for every method (e.g. fewer RoIs
+            on CPU).
     """
-    train_images: int
-    val_images: int
+    train_images: Optional[int]
+    val_images: Optional[int]
     epochs: int
     batch_size: int
     num_workers: int
@@ -73,9 +91,11 @@ class ModeSettings:
     methods: Tuple[str, ...]
     timing_skip_iters: int
     cpu_only: bool
+    img_scale: Optional[Tuple[int, int]] = None
+    cfg_options: Dict[str, Any] = field(default_factory=dict)
 
 
-MODES: Dict[str, ModeSettings] = {
+SHAPES_MODES: Dict[str, ModeSettings] = {
     # CI smoke run: 4 iterations per epoch, ~1 min per method on 2 CPU cores.
     'cpu-tiny': ModeSettings(train_images=16, val_images=8, epochs=2, batch_size=4, num_workers=0, seeds=(0,),
                              methods=('baseline', 'pskd'), timing_skip_iters=2, cpu_only=True),
@@ -86,6 +106,31 @@ MODES: Dict[str, ModeSettings] = {
     # The main job's settings (tools/main_job.py): 400/100 images, 8 epochs, batch 8.
     'full': ModeSettings(train_images=400, val_images=100, epochs=8, batch_size=8, num_workers=2, seeds=(0, 1, 2),
                          methods=BENCHMARK_METHODS, timing_skip_iters=20, cpu_only=False),
+}
+
+# A lighter RoI stage for CPU runs, the same for every method: the shapes model's proposal and RoI sample counts,
+# one RoIAlign sample per bin. With the config's 512 RoIs per image, RoIAlign and the RoI head's FCs take ~2/3 of
+# a CPU step (320x240, batch 8: 12.7 s per iteration; 6.5 s with these options).
+BCCD_CPU_ROI_OPTIONS = {
+    'model.train_cfg.rpn_proposal.nms_pre': 1000,
+    'model.train_cfg.rpn_proposal.max_per_img': 500,
+    'model.train_cfg.rcnn.sampler.num': 128,
+    'model.roi_head.bbox_roi_extractor.roi_layer.sampling_ratio': 1,
+    'model.test_cfg.rpn.nms_pre': 500,
+    'model.test_cfg.rpn.max_per_img': 300,
+}
+# BCCD's splits are fixed (205 train / 87 val / 72 test images): all images are used, 26 iterations per epoch.
+BCCD_MODES: Dict[str, ModeSettings] = {
+    # 8 methods x 3 seeds in ~85 min on an idle 2-core CPU: 256x192 images (no padding at the stride-32 divisor),
+    # the lighter RoI stage, 2 epochs (the fewest that give PS-KD and MrKD a teacher: epoch 1's predictions,
+    # a copy taken after epoch 1). Measured: ~3.2 s per iteration (baseline), ~190 s per run with the test
+    # (mrkd, pskd-snapshot: ~240 s); baseline mAP 0.165.
+    'cpu-reduced': ModeSettings(train_images=None, val_images=None, epochs=2, batch_size=8, num_workers=0,
+                                seeds=(0, 1, 2), methods=BENCHMARK_METHODS, timing_skip_iters=10, cpu_only=True,
+                                img_scale=(256, 192), cfg_options=BCCD_CPU_ROI_OPTIONS),
+    # The config's schedule: full 640x480 images, 12 epochs, batch 8.
+    'full': ModeSettings(train_images=None, val_images=None, epochs=12, batch_size=8, num_workers=2,
+                         seeds=(0, 1, 2), methods=BENCHMARK_METHODS, timing_skip_iters=20, cpu_only=False),
 }
 
 
@@ -106,25 +151,33 @@ class PreparedData:
 
 @dataclass(frozen=True)
 class Family:
-    """Configs of one model and dataset, one per method, and how to get their data.
+    """Configs of one model and dataset, one per method, how to get their data, and the run sizes.
 
     Attributes:
         description (str): Model and data, for the table caption.
         configs (dict[str, str]): Method -> config path, relative to the repository root.
         prepare_data (callable): ``(data_dir, settings) -> PreparedData``: writes (or converts) the data
             under ``data_dir``.
+        modes (dict[str, ModeSettings]): Mode name -> run sizes for this family.
     """
     description: str
     configs: Dict[str, str]
     prepare_data: Callable[[str, ModeSettings], PreparedData]
+    modes: Dict[str, ModeSettings]
+
+
+def _load_repo_module(name: str, rel_path: str) -> ModuleType:
+    """Import a script of the repository (e.g. ``tools/main_job.py``) as module ``name``."""
+    spec = importlib.util.spec_from_file_location(name, osp.join(REPO, rel_path))
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
 
 
 def _main_job_method_configs() -> Dict[str, str]:
     """``METHOD_CONFIGS`` of tools/main_job.py (the shapes family), loaded from its file."""
-    spec = importlib.util.spec_from_file_location('main_job', osp.join(REPO, 'tools', 'main_job.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return dict(module.METHOD_CONFIGS)
+    return dict(_load_repo_module('main_job', 'tools/main_job.py').METHOD_CONFIGS)
 
 
 def prepare_shapes(data_dir: str, settings: ModeSettings) -> PreparedData:
@@ -145,9 +198,45 @@ def prepare_shapes(data_dir: str, settings: ModeSettings) -> PreparedData:
     return PreparedData(options, train_images=settings.train_images, test_images=settings.val_images)
 
 
+BCCD_BASE_CONFIG = 'configs/bccd/faster-rcnn_mobilenetv2_fpn_1x_bccd.py'
+BCCD_CONFIGS = {'baseline': BCCD_BASE_CONFIG,
+                **{method: f'configs/bccd/faster-rcnn_mobilenetv2_fpn_{method}-1x_bccd.py'
+                   for method in BENCHMARK_METHODS if method != REFERENCE}}
+BCCD_SPLITS = ('train', 'val', 'test')  # of DATA_LOADERS, in order
+
+
+def prepare_bccd(data_dir: str, settings: ModeSettings) -> PreparedData:
+    """Convert BCCD's VOC splits to COCO JSONs (tools/dataset_converters/voc_to_coco.py) and point the BCCD
+    configs at them.
+
+    The VOC folder and the class order (category ids) are the base config's; images stay in the VOC folder.
+
+    Args:
+        data_dir (str): The JSONs go to ``<data_dir>/bccd_coco/<split>.json``.
+        settings (ModeSettings): Unused: BCCD's splits are fixed.
+
+    Returns:
+        PreparedData: train, val and test loaders on their splits; test is the held-out split.
+    """
+    cfg = load_config(osp.join(REPO, BCCD_BASE_CONFIG))
+    voc_root = osp.normpath(cfg.train_dataloader.dataset.data_root) + '/'
+    converter = _load_repo_module('voc_to_coco', 'tools/dataset_converters/voc_to_coco.py')
+    stats = converter.convert_voc_to_coco(voc_root, osp.join(data_dir, 'bccd_coco'), splits=BCCD_SPLITS,
+                                          classes=cfg.metainfo.classes)
+    options: Dict[str, Any] = {}
+    for loader, split in zip(DATA_LOADERS, BCCD_SPLITS):
+        options[f'{loader}.dataset.data_root'] = voc_root
+        options[f'{loader}.dataset.ann_file'] = stats[split]['path']
+    options.update({'val_evaluator.ann_file': stats['val']['path'],
+                    'test_evaluator.ann_file': stats['test']['path']})
+    return PreparedData(options, train_images=stats['train']['images'], test_images=stats['test']['images'])
+
+
 FAMILIES: Dict[str, Family] = {
     'shapes': Family(description='Faster R-CNN R18-FPN (from scratch) on synthetic shapes',
-                     configs=_main_job_method_configs(), prepare_data=prepare_shapes),
+                     configs=_main_job_method_configs(), prepare_data=prepare_shapes, modes=SHAPES_MODES),
+    'bccd': Family(description='Faster R-CNN MobileNetV2-FPN (ImageNet-pretrained) on BCCD blood cells',
+                   configs=BCCD_CONFIGS, prepare_data=prepare_bccd, modes=BCCD_MODES),
 }
 
 
@@ -179,11 +268,12 @@ class CalibrationPairsMetric(DetectionCalibrationMetric):
 
 
 def run_options(settings: ModeSettings, seed: int) -> Dict[str, Any]:
-    """Config options of one benchmark run: schedule length, loader, per-iteration logging, seed.
+    """Config options of one benchmark run: the mode's own, schedule length, loader, per-iteration logging, seed.
 
     In-training validation is skipped (``val_begin`` after the last epoch): the worker tests once at the end.
     """
     options: Dict[str, Any] = {
+        **settings.cfg_options,
         'train_cfg.max_epochs': settings.epochs,
         'train_cfg.val_begin': settings.epochs + 1,
         'default_hooks.checkpoint.interval': settings.epochs,
@@ -199,13 +289,25 @@ def run_options(settings: ModeSettings, seed: int) -> Dict[str, Any]:
 
 
 def scale_step_schedule(cfg: Config, epochs: int) -> None:
-    """Fit the epoch-based ``MultiStepLR`` schedulers to ``epochs``, milestones scaled proportionally."""
-    config_epochs = cfg.train_cfg.max_epochs
+    """Fit the schedule to ``epochs``: the epoch-based ``MultiStepLR`` milestones and the iteration-based
+    ``LinearLR`` warm-up length are scaled proportionally, so both keep their share of the training."""
+    ratio = epochs / cfg.train_cfg.max_epochs
     schedulers = cfg.param_scheduler if isinstance(cfg.param_scheduler, list) else [cfg.param_scheduler]
     for scheduler in schedulers:
-        if scheduler.type == 'MultiStepLR' and scheduler.get('by_epoch', True):
-            scheduler.milestones = [max(1, round(m * epochs / config_epochs)) for m in scheduler.milestones]
+        by_epoch = scheduler.get('by_epoch', True)
+        if scheduler.type == 'MultiStepLR' and by_epoch:
+            scheduler.milestones = [max(1, round(m * ratio)) for m in scheduler.milestones]
             scheduler.end = epochs
+        elif scheduler.type == 'LinearLR' and not by_epoch:
+            scheduler.end = max(1, round(scheduler.end * ratio))
+
+
+def set_image_scale(cfg: Config, img_scale: Sequence[int]) -> None:
+    """Set the ``(w, h)`` scale of every ``Resize`` step of the train, val and test pipelines."""
+    for loader in DATA_LOADERS:
+        for step in cfg[loader].dataset.pipeline:
+            if step.type == 'Resize':
+                step.scale = tuple(img_scale)
 
 
 def build_run_config(spec: Dict[str, Any]) -> Config:
@@ -213,6 +315,8 @@ def build_run_config(spec: Dict[str, Any]) -> Config:
     settings = ModeSettings(**spec['settings'])
     cfg = load_config(osp.join(REPO, spec['config']), work_dir=spec['work_dir'])
     scale_step_schedule(cfg, settings.epochs)
+    if settings.img_scale:
+        set_image_scale(cfg, settings.img_scale)
     cfg.merge_from_dict({**spec['data_options'], **run_options(settings, spec['seed'])})
     evaluators = cfg.test_evaluator if isinstance(cfg.test_evaluator, list) else [cfg.test_evaluator]
     cfg.test_evaluator = [*evaluators, dict(type='CalibrationPairsMetric',
@@ -352,9 +456,12 @@ def table_caption(report: Dict[str, Any]) -> str:
     s = report['settings']
     seeds = ', '.join(str(seed) for seed in report['seeds'])
     devices = ', '.join(sorted({run['device'] for run in report['runs']}))
+    image_scale = 'images resized to {}x{}, '.format(*s['img_scale']) if s.get('img_scale') else ''
+    options = ', '.join(f'`{key}={value}`' for key, value in s.get('cfg_options', {}).items())
+    options = f'Config options of the mode, for every method: {options}. ' if options else ''
     return (f"Self-KD benchmark, {report['description']} (family `{report['family']}`), mode `{report['mode']}`: "
             f"{report['data']['train_images']} train / {report['data']['test_images']} held-out images, "
-            f"{s['epochs']} epochs, batch {s['batch_size']}, seeds {seeds}; device: {devices}. "
+            f"{s['epochs']} epochs, batch {s['batch_size']}, {image_scale}seeds {seeds}; device: {devices}. {options}"
             f"Metrics on the held-out split: mean ± sample std (n-1) over seeds (n/a: one seed). "
             f"Step-time ratio: mean train iteration time (mmengine `time`, first {s['timing_skip_iters']} "
             f"iterations excluded) over the baseline's in this run. Memory: peak of the training process, "
@@ -432,8 +539,11 @@ def write_outputs(report: Dict[str, Any], out_dir: str) -> str:
 
 
 def resolve_settings(args: argparse.Namespace) -> ModeSettings:
-    """The mode's settings with the ``--methods`` / ``--seeds`` overrides, baseline always first."""
-    settings = MODES[args.mode]
+    """The family's settings of the mode with the ``--methods`` / ``--seeds`` overrides, baseline always first."""
+    modes = FAMILIES[args.family].modes
+    if args.mode not in modes:
+        raise SystemExit(f'family {args.family} has no mode {args.mode} (its modes: {", ".join(modes)})')
+    settings = modes[args.mode]
     methods = list(args.methods or settings.methods)
     unknown = sorted(set(methods) - set(FAMILIES[args.family].configs))
     if unknown:
@@ -445,11 +555,19 @@ def resolve_settings(args: argparse.Namespace) -> ModeSettings:
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     """The command line (``argv``, default ``sys.argv[1:]``)."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument('--mode', choices=sorted(MODES), default='cpu-tiny',
-                        help='cpu-tiny: 16/8 images, 2 epochs, 1 seed, baseline + pskd (CI, ~2 min); '
+    modes = sorted({mode for family in FAMILIES.values() for mode in family.modes})
+    parser.add_argument('--mode', choices=modes,
+                        help='run size, per family (default: the family\'s smallest). shapes: '
+                             'cpu-tiny: 16/8 images, 2 epochs, 1 seed, baseline + pskd (CI, ~2 min); '
                              'cpu-reduced: 200/50 images, 8 epochs, 1 seed, 8 methods (~30-40 min, 2 CPU cores); '
-                             'full: 400/100 images, 8 epochs, 3 seeds, 8 methods (GPU)')
-    parser.add_argument('--family', choices=sorted(FAMILIES), default='shapes')
+                             'full: 400/100 images, 8 epochs, 3 seeds, 8 methods (GPU). '
+                             'bccd (all 205 train / 72 test images): '
+                             'cpu-reduced: 256x192 images, lighter RoI stage, 2 epochs, 3 seeds, 8 methods '
+                             '(~85 min, 2 CPU cores); '
+                             'full: 640x480 images, 12 epochs, 3 seeds, 8 methods (GPU)')
+    parser.add_argument('--family', choices=sorted(FAMILIES), default='shapes',
+                        help='shapes: R18-FPN from scratch on synthetic shapes, held out: val; '
+                             'bccd: MobileNetV2-FPN (ImageNet-pretrained) on BCCD blood cells, held out: test')
     parser.add_argument('--methods', nargs='+', help='methods to compare (default: the mode\'s); baseline is '
                                                      'always run, as the step-time reference')
     parser.add_argument('--seeds', nargs='+', type=int, help='seeds (default: the mode\'s)')
@@ -457,7 +575,9 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
                                           '(default: work_dirs/benchmarks/<timestamp>)')
     parser.add_argument('--table-from', metavar='RESULTS_JSON', help='only print the table of an earlier run')
     parser.add_argument('--worker', metavar='SPEC_JSON', help=argparse.SUPPRESS)
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    args.mode = args.mode or next(iter(FAMILIES[args.family].modes))
+    return args
 
 
 def main(argv: Optional[Sequence[str]] = None) -> None:

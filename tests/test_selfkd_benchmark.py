@@ -1,12 +1,16 @@
-"""benchmarks/selfkd_benchmark.py: the mean ± std arithmetic, the table, and a real cpu-tiny run (baseline and
-PS-KD, one seed) through the command line."""
+"""benchmarks/selfkd_benchmark.py: the mean ± std arithmetic, the table, a real cpu-tiny run (baseline and
+PS-KD, one seed) through the command line, and the BCCD family's data, modes and run configs (no BCCD training:
+one BCCD epoch takes ~85 s on 2 CPU cores)."""
 import importlib.util
 import json
 import math
+import os.path as osp
 import re
 from dataclasses import asdict
 
 import pytest
+from mmdet.registry import DATASETS
+from mmdet.utils import register_all_modules
 
 from conftest import REPO, run_tool
 
@@ -43,7 +47,7 @@ def _run(method: str, seed: int, step: float, mAP: float, gpu=None) -> dict:
 
 
 def test_table_from_hand_numbers():
-    settings = asdict(bench.MODES['cpu-tiny'])
+    settings = asdict(bench.SHAPES_MODES['cpu-tiny'])
     report = dict(family='shapes', description='model on data', mode='cpu-tiny', settings=settings,
                   data=dict(options={}, train_images=16, test_images=8), methods=['baseline', 'pskd'], seeds=[0, 1],
                   runs=[_run('baseline', 0, 1.0, 0.1), _run('baseline', 1, 3.0, 0.3),
@@ -92,3 +96,105 @@ def test_cpu_tiny_run(tmp_path):
         assert (out_dir / run['work_dir'] / 'pairs.npz').exists()
     rebuilt = run_tool(['benchmarks/selfkd_benchmark.py', '--table-from', str(out_dir / 'results.json')])
     assert table in rebuilt.stdout
+
+
+# ----------------------------------------------------------------------------------------------- BCCD family
+
+BCCD_VOC = REPO.parent / 'shared' / 'data' / 'bccd' / 'BCCD'
+needs_bccd = pytest.mark.skipif(not BCCD_VOC.is_dir(), reason='BCCD data not present')
+
+
+@pytest.fixture(scope='module')
+def bccd_data(tmp_path_factory):
+    """BCCD converted by the benchmark's own preparation, as for a cpu-reduced run."""
+    data_dir = tmp_path_factory.mktemp('bench_data')
+    return str(data_dir), bench.prepare_bccd(str(data_dir), bench.BCCD_MODES['cpu-reduced'])
+
+
+@needs_bccd
+def test_prepare_bccd_converts_the_real_splits(bccd_data):
+    data_dir, data = bccd_data
+    assert (data.train_images, data.test_images) == (205, 72)
+    for split, images in [('train', 205), ('val', 87), ('test', 72)]:
+        with open(osp.join(data_dir, 'bccd_coco', f'{split}.json')) as f:
+            coco = json.load(f)
+        assert len(coco['images']) == images
+        assert [(c['id'], c['name']) for c in coco['categories']] == [(1, 'RBC'), (2, 'WBC'), (3, 'Platelets')]
+
+
+@needs_bccd
+def test_bccd_options_point_at_the_converted_splits(bccd_data):
+    data_dir, data = bccd_data
+    ann = {split: osp.join(data_dir, 'bccd_coco', f'{split}.json') for split in ('train', 'val', 'test')}
+    for loader, split in [('train_dataloader', 'train'), ('val_dataloader', 'val'), ('test_dataloader', 'test')]:
+        assert data.options[f'{loader}.dataset.ann_file'] == ann[split]
+        assert osp.samefile(data.options[f'{loader}.dataset.data_root'], BCCD_VOC)
+    assert data.options['val_evaluator.ann_file'] == ann['val']
+    assert data.options['test_evaluator.ann_file'] == ann['test']  # the held-out split
+
+
+@needs_bccd
+@pytest.mark.parametrize('method', ['baseline', 'mrkd'])
+def test_bccd_cpu_reduced_run_config(bccd_data, tmp_path, method):
+    """The merged config of a cpu-reduced run: data, image scale, lighter RoI stage, scaled schedule."""
+    data_dir, data = bccd_data
+    settings = bench.BCCD_MODES['cpu-reduced']
+    spec = bench.run_spec(str(tmp_path), bench.FAMILIES['bccd'], method, 1, settings, data)
+    cfg = bench.build_run_config(json.loads(json.dumps(spec)))  # as the worker reads it
+    assert cfg.train_cfg.max_epochs == 2 and cfg.randomness.seed == 1
+    assert cfg.train_dataloader.batch_size == 8 and cfg.train_dataloader.num_workers == 0
+    assert cfg.model.train_cfg.rcnn.sampler.num == 128 and cfg.model.test_cfg.rpn.max_per_img == 300
+    warmup, steps = cfg.param_scheduler
+    assert warmup.end == 8  # 50 of 12 epochs' iterations -> 50 * 2 / 12
+    assert steps.milestones == [1, 2] and steps.end == 2  # [8, 11] of 12 epochs
+    evaluators = {e.type: e for e in cfg.test_evaluator}
+    assert evaluators['CocoMetric'].ann_file == data.options['test_evaluator.ann_file']
+    assert 'CalibrationPairsMetric' in evaluators
+
+    register_all_modules()
+    test_set = DATASETS.build(cfg.test_dataloader.dataset)
+    assert len(test_set) == 72
+    assert tuple(test_set[0]['inputs'].shape) == (3, 192, 256)  # 640x480 resized to the mode's 256x192
+    train_steps = [step for step in cfg.train_dataloader.dataset.pipeline if step.type == 'Resize']
+    assert [step.scale for step in train_steps] == [(256, 192)]
+    if method == 'mrkd':  # one copy refreshed per epoch: 205 images at batch 8
+        assert cfg.custom_hooks[0].interval == math.ceil(data.train_images / settings.batch_size) == 26
+
+
+def test_bccd_modes_and_methods():
+    family = bench.FAMILIES['bccd']
+    assert set(family.configs) == set(bench.BENCHMARK_METHODS)
+    assert all((REPO / path).is_file() for path in family.configs.values())  # each builds: test_bccd_configs.py
+    for settings in family.modes.values():
+        assert settings.train_images is None and settings.val_images is None  # all of BCCD's images
+        assert settings.methods == bench.BENCHMARK_METHODS and len(settings.seeds) == 3
+    full = family.modes['full']
+    assert full.img_scale is None and full.epochs == 12 and not full.cpu_only and not full.cfg_options
+
+
+def test_bccd_caption_names_scale_and_mode_options():
+    report = dict(family='bccd', description='model on data', mode='cpu-reduced',
+                  settings=json.loads(json.dumps(asdict(bench.BCCD_MODES['cpu-reduced']))),
+                  data=dict(options={}, train_images=205, test_images=72), methods=['baseline'], seeds=[0],
+                  runs=[_run('baseline', 0, 3.0, 0.2)])
+    caption = bench.render_table(report).splitlines()[0]
+    assert '205 train / 72 held-out images, 2 epochs, batch 8, images resized to 256x192, seeds 0;' in caption
+    assert '`model.train_cfg.rcnn.sampler.num=128`' in caption
+
+
+def test_mode_per_family():
+    default = bench.resolve_settings(bench.parse_args(['--family', 'bccd']))
+    assert default == bench.BCCD_MODES['cpu-reduced']  # the family's first mode
+    assert bench.resolve_settings(bench.parse_args([])) == bench.SHAPES_MODES['cpu-tiny']
+    with pytest.raises(SystemExit, match='family bccd has no mode cpu-tiny'):
+        bench.resolve_settings(bench.parse_args(['--family', 'bccd', '--mode', 'cpu-tiny']))
+
+
+def test_shapes_schedule_unchanged_at_its_epochs(tmp_path):
+    """Scaling the schedule is the identity at the config's own epochs (the shapes cpu-reduced / full runs)."""
+    settings = bench.SHAPES_MODES['cpu-reduced']
+    data = bench.PreparedData({}, train_images=200, test_images=50)
+    cfg = bench.build_run_config(bench.run_spec(str(tmp_path), bench.FAMILIES['shapes'], 'baseline', 0, settings,
+                                                data))
+    warmup, steps = cfg.param_scheduler
+    assert (warmup.end, steps.milestones, steps.end) == (100, [6], 8)
