@@ -277,3 +277,81 @@ def test_misconfigured_retinanet_runs_fail_at_start(shapes_root, tmp_path, optio
                      *tiny_run_options(shapes_root, **options)], check=False)
     assert proc.returncode != 0 and error in proc.stderr, proc.stderr[-3000:]
     assert 'Epoch(train) [1][2/' not in proc.stdout + proc.stderr
+
+
+# --- FCOS: the assigned GT recovered from the point targets ------------------------------------------
+FCOS_HEAD = dict(num_classes=NUM_CLASSES, in_channels=8, feat_channels=8, stacked_convs=1, strides=[8, 16, 32],
+                 regress_ranges=((-1, 16), (16, 32), (32, 1e8)), norm_cfg=None)
+
+
+def fcos_batch():
+    """Two 64x64 images with non-overlapping GTs: a positive point lies in exactly the GT it is assigned to."""
+    gts = [InstanceData(bboxes=torch.tensor([[2., 2., 20., 20.], [30., 28., 62., 60.]]), labels=torch.tensor([0, 2])),
+           InstanceData(bboxes=torch.tensor([[4., 36., 28., 62.]]), labels=torch.tensor([1]))]
+    metas = [dict(img_path=f'img{i}.jpg', img_shape=(64, 64), pad_shape=(64, 64), scale_factor=(1.0, 1.0),
+                  flip=False) for i in range(2)]
+    gen = torch.Generator().manual_seed(0)
+    feats = tuple(torch.randn(2, 8, 64 // s, 64 // s, generator=gen) for s in (8, 16, 32))
+    return feats, gts, metas
+
+
+def build_fcos(head_type, loss_type):
+    init_default_scope('mmdet')
+    torch.manual_seed(0)
+    head = MODELS.build(dict(type=head_type, loss_cls=dict(type=loss_type, use_sigmoid=True, gamma=2.0, alpha=0.25,
+                                                           loss_weight=1.0), **FCOS_HEAD))
+    return head.train()
+
+
+def test_fcos_head_records_each_gts_mean_and_teaches_it():
+    feats, gts, metas = fcos_batch()
+    stock, head = build_fcos('FCOSHead', 'FocalLoss'), build_fcos('PSKDFCOSHead', 'PSKDFocalLoss')
+    head.load_state_dict(stock.state_dict())
+    memory = GTMemory(NUM_CLASSES, topk=NUM_CLASSES)
+    head.pskd_memory, head.loss_cls.alpha_t = memory, 0.0
+    with torch.no_grad():
+        outputs = head(feats)
+        first = head.loss_by_feat(*outputs, gts, metas)
+        # pass 0 is exactly FCOS: the same losses as the stock head with FocalLoss
+        expected = stock.loss_by_feat(*stock(feats), gts, metas)
+    for key in ('loss_cls', 'loss_bbox', 'loss_centerness'):
+        assert first[key].item() == pytest.approx(expected[key].item(), rel=1e-5)
+    memory.end_pass()
+
+    # independently of the head: mmdet's positive points, each assigned to the GT box that contains it
+    points = head.prior_generator.grid_priors([f.shape[-2:] for f in feats], device='cpu')
+    labels = torch.cat(stock.get_targets(points, gts)[0])  # levels, then images, then points
+    logits = torch.cat([s.permute(0, 2, 3, 1).reshape(-1, NUM_CLASSES) for s in outputs[0]])
+    xy = torch.cat([p.repeat(2, 1) for p in points])
+    img = torch.cat([torch.arange(2).repeat_interleave(p.size(0)) for p in points])
+    targets = torch.nn.functional.one_hot(labels, NUM_CLASSES + 1)[:, :NUM_CLASSES].float()
+    taught = torch.zeros_like(targets)
+    for i, gt_set in enumerate(gts):
+        for g, box in enumerate(gt_set.bboxes):
+            inside = (img == i) & (labels < NUM_CLASSES) & (xy[:, 0] >= box[0]) & (xy[:, 0] <= box[2]) & \
+                     (xy[:, 1] >= box[1]) & (xy[:, 1] <= box[3])
+            assert inside.any()
+            mean = logits[inside].sigmoid().mean(0)
+            assert torch.allclose(memory_row(memory, metas[i], gt_set, g), mean, atol=1e-3)  # fp16 storage
+            taught[inside] = 0.5 * targets[inside] + 0.5 * memory_row(memory, metas[i], gt_set, g)
+    positives = labels < NUM_CLASSES
+    targets[positives] = taught[positives]
+
+    head.loss_cls.alpha_t = 0.5
+    with torch.no_grad():
+        second = head.loss_by_feat(*outputs, gts, metas)
+    assert head.loss_cls.last_stats['coverage'] == 1.0
+    hand = soft_focal_loss(logits, targets).sum() / positives.sum()
+    assert second['loss_cls'].item() == pytest.approx(hand.item(), rel=1e-5)
+    assert second['loss_bbox'].item() == pytest.approx(first['loss_bbox'].item())
+
+
+def test_label_smoothing_focal_drops_into_fcos():
+    feats, gts, metas = fcos_batch()
+    stock, smoothed = build_fcos('FCOSHead', 'FocalLoss'), build_fcos('FCOSHead', 'LabelSmoothingFocalLoss')
+    smoothed.load_state_dict(stock.state_dict())
+    with torch.no_grad():
+        outputs = stock(feats)
+        hard, soft = stock.loss_by_feat(*outputs, gts, metas), smoothed.loss_by_feat(*outputs, gts, metas)
+    assert soft['loss_bbox'].item() == pytest.approx(hard['loss_bbox'].item())
+    assert soft['loss_cls'].item() != pytest.approx(hard['loss_cls'].item(), rel=1e-3)

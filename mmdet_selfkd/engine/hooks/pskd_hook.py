@@ -7,7 +7,7 @@ from mmengine.model import is_model_wrapper
 from mmdet.registry import HOOKS
 
 from ...memory import build_memory
-from ...models.dense_heads import PSKDAnchorHeadMixin
+from ...models.dense_heads import PSKDDenseHeadMixin
 from ...models.roi_heads import SelfKDRoIHeadMixin
 from ..alpha_schedule import AlphaSchedule
 
@@ -37,8 +37,8 @@ class PSKDHook(Hook):
     Args:
         alpha_T (float): Teacher share at the last pass, in [0, 1]. Default 0.8 (the paper's).
         memory (dict): ``strategy`` ('gt', 'iou' or 'snapshot') and its options: ``topk`` (gt, iou),
-            ``iou_thr`` and ``fallback`` (iou). See :mod:`mmdet_selfkd.memory`. ``PSKDRetinaHead`` takes
-            ``gt`` and stores every class score (sigmoid scores don't sum to 1: no ``topk``).
+            ``iou_thr`` and ``fallback`` (iou). See :mod:`mmdet_selfkd.memory`. The dense heads (``PSKDRetinaHead``,
+            ``PSKDFCOSHead``) take ``gt`` and store every class score (sigmoid scores don't sum to 1: no ``topk``).
         by_iter (bool): Ramp alpha every iteration instead of once per pass.
     """
     priority = 'NORMAL'
@@ -144,17 +144,17 @@ class PSKDHook(Hook):
                 raise ValueError("PSKDHook is in custom_hooks but no RoI head stage uses PSKDLoss: set "
                                  "model.roi_head.bbox_head.loss_cls=dict(type='PSKDLoss', loss_weight=1.0).")
             return roi_head
-        if isinstance(bbox_head, PSKDAnchorHeadMixin):
+        if isinstance(bbox_head, PSKDDenseHeadMixin):
             return bbox_head  # its loss_cls is checked when it is built
         found = type(roi_head if roi_head is not None else bbox_head).__name__
         raise ValueError(f'PSKDHook needs a PS-KD RoI head, got {found}: set model.roi_head.type=\'PSKDRoIHead\' '
                          "(or 'PSKDCascadeRoIHead' for Cascade R-CNN), or model.bbox_head.type='PSKDRetinaHead' "
-                         'for RetinaNet.')
+                         "for RetinaNet ('PSKDFCOSHead' for FCOS).")
 
     def _memory_options(self, head) -> dict:
         """The memory settings for ``head``: sigmoid heads keep the ``gt`` strategy and every class score."""
         options = dict(self.memory_cfg)
-        if not isinstance(head, PSKDAnchorHeadMixin):
+        if not isinstance(head, PSKDDenseHeadMixin):
             return options
         num_classes = head.pskd_num_classes()
         if options.get('strategy', 'gt') != 'gt':

@@ -1,11 +1,8 @@
-"""The one-stage PS-KD head: RetinaNet's head handing each batch's teachers to its focal loss.
+"""RetinaNet's head handing each batch's PS-KD teachers to its focal loss.
 
-In a one-stage detector the classification samples are anchors, and which anchors are positive for a GT
-changes with every resize and flip. Like the ``gt`` strategy of the RoI heads, a positive anchor is
-taught by the mean sigmoid scores, one pass earlier, of the anchors assigned to the same GT (matched
-across passes by label and IoU in original-image coordinates). mmdet's ``AnchorHead`` computes that
-assignment but does not pass it on, so this head adds it to the targets through mmdet's
-"user-added return values" of ``_get_targets_single`` and hands the loss its teacher level by level.
+mmdet's ``AnchorHead`` computes which GT each anchor is assigned to but does not pass it on; this head
+adds it to the targets through mmdet's "user-added return values" of ``_get_targets_single`` and hands
+the loss its teacher rows level by level (see :mod:`.pskd_dense_head` for what teaches what).
 """
 from typing import List, Optional, Sequence, Tuple
 
@@ -14,32 +11,15 @@ from mmdet.models.dense_heads import RetinaHead
 from mmdet.models.task_modules.prior_generators import anchor_inside_flags
 from mmdet.models.utils import images_to_levels, unmap
 from mmdet.registry import MODELS
-from mmdet.structures.bbox import cat_boxes
+from mmdet.structures.bbox import cat_boxes, get_box_tensor
 from mmengine.structures import InstanceData
 from torch import Tensor
 
-from ...memory import RoIBatch
-from ..losses import PSKDFocalLoss
-from ..losses.pskd_loss import teacher_stats
+from .pskd_dense_head import PSKDDenseHeadMixin
 
 
-class PSKDAnchorHeadMixin:
-    """PS-KD plumbing for mmdet ``AnchorHead`` subclasses that use ``AnchorHead.loss_by_feat``
-    (``pskd_memory`` is set by PSKDHook)."""
-    pskd_memory = None
-
-    def pskd_losses(self) -> List[PSKDFocalLoss]:
-        """The PS-KD loss of the head (its ``loss_cls``)."""
-        return [self.loss_cls] if isinstance(self.loss_cls, PSKDFocalLoss) else []
-
-    def pskd_num_classes(self) -> int:
-        """Scores per anchor stored in the memory: one sigmoid score per object class."""
-        return self.cls_out_channels
-
-    def _check_pskd_loss(self) -> None:
-        if not isinstance(self.loss_cls, PSKDFocalLoss):
-            raise ValueError(f'{type(self).__name__} needs loss_cls=dict(type=\'PSKDFocalLoss\', use_sigmoid=True, '
-                             f'gamma=2.0, alpha=0.25, loss_weight=1.0), got {type(self.loss_cls).__name__}.')
+class PSKDAnchorHeadMixin(PSKDDenseHeadMixin):
+    """PS-KD for mmdet ``AnchorHead`` subclasses that use ``AnchorHead.loss_by_feat``."""
 
     def _get_targets_single(self, flat_anchors: Tensor, valid_flags: Tensor, gt_instances: InstanceData,
                             img_meta: dict, gt_instances_ignore: Optional[InstanceData] = None,
@@ -59,9 +39,6 @@ class PSKDAnchorHeadMixin:
     def loss_by_feat(self, cls_scores: List[Tensor], bbox_preds: List[Tensor], batch_gt_instances: List[InstanceData],
                      batch_img_metas: List[dict], batch_gt_instances_ignore: Optional[list] = None) -> dict:
         """``AnchorHead.loss_by_feat``, the loss of each level getting its teacher rows first."""
-        if self.pskd_memory is None:
-            raise RuntimeError(f"{type(self).__name__} has no prediction memory: add dict(type='PSKDHook') to "
-                               'custom_hooks.')
         featmap_sizes = [featmap.size()[-2:] for featmap in cls_scores]
         anchor_list, valid_flag_list = self.get_anchors(featmap_sizes, batch_img_metas, device=cls_scores[0].device)
         (labels_list, label_weights_list, bbox_targets_list, bbox_weights_list, avg_factor,
@@ -93,18 +70,12 @@ class PSKDAnchorHeadMixin:
         num_imgs, num_classes = len(batch_img_metas), self.cls_out_channels
         scores = torch.cat([s.permute(0, 2, 3, 1).reshape(num_imgs, -1, num_classes) for s in cls_scores], 1)
         assigned_gt = torch.cat(list(assigned_gt_list), 1)  # (num_imgs, num_anchors)
-        img_inds, anchor_inds = torch.nonzero(assigned_gt >= 0, as_tuple=True)  # image-major: the memory's order
-        per_image = torch.bincount(img_inds, minlength=num_imgs).tolist()
-        batch = RoIBatch.from_positives(
-            [anchors[inds] for anchors, inds in zip(concat_anchors, anchor_inds.split(per_image))],
-            assigned_gt[img_inds, anchor_inds].split(per_image), batch_img_metas, batch_gt_instances)
-        teacher_probs, has_teacher = self.pskd_memory.teach(batch)
-        self.pskd_memory.record(batch, scores[img_inds, anchor_inds].detach().float().sigmoid())
-        self.loss_cls.last_stats = teacher_stats(teacher_probs, has_teacher)
-
-        taught = has_teacher.to(img_inds.device)
-        img_inds, anchor_inds = img_inds[taught], anchor_inds[taught]
-        teacher_probs = teacher_probs.to(scores.device)[taught]
+        img_inds, anchor_inds = torch.nonzero(assigned_gt >= 0, as_tuple=True)  # image-major
+        pos_boxes = torch.cat([get_box_tensor(concat_anchors[i][anchor_inds[img_inds == i]]) for i in range(num_imgs)])
+        teacher_probs, has_teacher = self._teach_positives(scores[img_inds, anchor_inds], img_inds, pos_boxes,
+                                                           assigned_gt[img_inds, anchor_inds], batch_gt_instances,
+                                                           batch_img_metas)
+        img_inds, anchor_inds, teacher_probs = img_inds[has_teacher], anchor_inds[has_teacher], teacher_probs[has_teacher]
         level_teachers, level_start = [], 0
         for level_assigned in assigned_gt_list:
             level_size = level_assigned.size(1)

@@ -1,4 +1,4 @@
-"""PS-KD for the sigmoid classification branch of a one-stage head (RetinaNet)."""
+"""PS-KD for the sigmoid classification branch of a one-stage head (RetinaNet, FCOS)."""
 from typing import Dict, Optional
 
 from mmdet.registry import MODELS
@@ -23,8 +23,9 @@ class PSKDFocalLoss(SigmoidClsLoss):
     anchors and positives without a teacher (first pass) keep mmdet's hard targets, so the first pass is
     exactly RetinaNet's ``FocalLoss``. Reduction like mmdet's ``FocalLoss``.
 
-    The teacher rows come from :class:`~mmdet_selfkd.models.dense_heads.PSKDRetinaHead` (one
-    :meth:`set_teacher` call per pyramid level) and ``alpha_t`` from :class:`~mmdet_selfkd.engine.hooks.PSKDHook`.
+    The teacher rows come from the PS-KD dense heads (:class:`~mmdet_selfkd.models.dense_heads.PSKDRetinaHead`:
+    one :meth:`set_teacher` call per pyramid level; ``PSKDFCOSHead``: one per batch) and ``alpha_t`` from
+    :class:`~mmdet_selfkd.engine.hooks.PSKDHook`.
 
     Args:
         use_sigmoid (bool): Must be True.
@@ -72,7 +73,8 @@ class PSKDFocalLoss(SigmoidClsLoss):
         """
         teacher_rows = teacher_probs = None
         if self.training:
-            check_alpha_and_teacher(self, self._teacher_probs, "bbox_head.type to 'PSKDRetinaHead'")
+            check_alpha_and_teacher(self, self._teacher_probs, "bbox_head.type to 'PSKDRetinaHead' (or "
+                                    "'PSKDFCOSHead')")
             teacher_rows, teacher_probs = self._teacher_rows, self._teacher_probs
             self._teacher_rows = self._teacher_probs = None
             if teacher_probs.size(1) != cls_score.size(1):
