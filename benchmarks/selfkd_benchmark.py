@@ -363,6 +363,12 @@ def _finite(value: Optional[float]) -> Optional[float]:
     return None if value is None or math.isnan(value) else float(value)
 
 
+def coco_ap(metrics: Dict[str, float], key: str) -> Optional[float]:
+    """A COCO AP of the test metrics; 0 when the model detected nothing (mmdet's CocoMetric then reports no
+    metric at all: nothing detected is nothing recalled)."""
+    return _finite(metrics.get(key, 0.0))
+
+
 def run_worker(spec_file: str) -> None:
     """Train, then test, one (method, seed) run and write ``<work_dir>/result.json``.
 
@@ -381,8 +387,9 @@ def run_worker(spec_file: str) -> None:
     gpu_mib = peak_gpu_mib(scalars)
     metrics = runner.test()
     result = dict(method=spec['method'], seed=spec['seed'], config=spec['config'], device=device_name(),
-                  bbox_mAP=_finite(metrics['coco/bbox_mAP']), bbox_mAP_50=_finite(metrics['coco/bbox_mAP_50']),
+                  bbox_mAP=coco_ap(metrics, 'coco/bbox_mAP'), bbox_mAP_50=coco_ap(metrics, 'coco/bbox_mAP_50'),
                   dece=_finite(metrics['calib/dece']), num_dets=int(metrics['calib/num_dets']),
+                  diverged=not math.isfinite(scalars[-1]['loss']),
                   step_time_s=step_time_s, timed_iters=timed_iters, train_s=train_s,
                   peak_gpu_mib=gpu_mib, peak_rss_mib=peak_rss_mib,
                   log_dir=osp.relpath(runner.log_dir, spec['out_dir']))
@@ -472,7 +479,8 @@ def method_row(method: str, runs: Sequence[dict], reference_step_s: float) -> st
     """One Markdown table row of a method's runs."""
     step_s = float(np.mean([run['step_time_s'] for run in runs]))
     gpu = [run['peak_gpu_mib'] for run in runs if run['peak_gpu_mib'] is not None]
-    cells = [method,
+    diverged = sum(run.get('diverged', False) for run in runs)
+    cells = [f'{method} (loss NaN in {diverged}/{len(runs)} seeds)' if diverged else method,
              format_mean_std([run['bbox_mAP'] for run in runs]),
              format_mean_std([run['bbox_mAP_50'] for run in runs]),
              format_mean_std([run['dece'] for run in runs]),

@@ -65,6 +65,19 @@ def test_table_from_hand_numbers():
     assert table_rows(bench.render_table(report))['pskd']['peak GPU mem'] == '1234 MiB'
 
 
+def test_a_diverged_run_is_reported_not_averaged_away():
+    settings = asdict(bench.SHAPES_MODES['cpu-tiny'])
+    runs = [_run('baseline', 0, 1.0, 0.1), _run('cskd', 0, 1.0, 0.0), _run('cskd', 1, 1.0, 0.2)]
+    runs[1].update(diverged=True, dece=None)
+    report = dict(family='shapes', description='model on data', mode='cpu-tiny', settings=settings,
+                  data=dict(options={}, train_images=16, test_images=8), methods=['baseline', 'cskd'], seeds=[0, 1],
+                  runs=runs)
+    rows = table_rows(bench.render_table(report))
+    assert rows['cskd (loss NaN in 1/2 seeds)']['bbox mAP'] == '0.100 ± 0.141'
+    assert rows['cskd (loss NaN in 1/2 seeds)']['D-ECE'] == '0.100 ± n/a'
+    assert bench.coco_ap({}, 'coco/bbox_mAP') == 0.0  # CocoMetric reports nothing without detections
+
+
 def test_refuses_an_existing_out_dir(tmp_path):
     with pytest.raises(FileExistsError):
         bench.main(['--mode', 'cpu-tiny', '--out-dir', str(tmp_path)])
