@@ -28,8 +28,11 @@ the memory figures per run. The parent writes into ``--out-dir`` (never an exist
     python benchmarks/selfkd_benchmark.py --family bccd --mode cpu-reduced # BCCD, 8 methods x 3 seeds, 2 CPU cores
     python benchmarks/selfkd_benchmark.py --family bccd --mode full        # BCCD, the config's 12 epochs, GPU
     python benchmarks/selfkd_benchmark.py --table-from work_dirs/benchmarks/<timestamp>/results.json
+    python benchmarks/selfkd_benchmark.py --family bccd --mode cpu-reduced --merge DIR1 DIR2 --out-dir DIR3
+                                          # one table of the finished runs of earlier (e.g. interrupted) benchmarks
 """
 import argparse
+import glob
 import importlib.util
 import json
 import math
@@ -535,6 +538,34 @@ def run_benchmark(family_name: str, mode: str, settings: ModeSettings, out_dir: 
                 data=asdict(data), methods=list(settings.methods), seeds=list(settings.seeds), runs=runs)
 
 
+def merge_runs(family_name: str, mode: str, settings: ModeSettings, bench_dirs: Sequence[str],
+               out_dir: str) -> Dict[str, Any]:
+    """The report of every finished run (``runs/<method>/seed<k>/result.json``) of earlier benchmark
+    directories of one family and mode, e.g. of an interrupted benchmark and the one that completed it.
+
+    Later directories win for a (method, seed) run twice; the runs stay where they are (``work_dir`` points
+    there, relative to ``out_dir``). Methods keep the family's benchmark order, baseline first.
+    """
+    family = FAMILIES[family_name]
+    found: Dict[Tuple[str, int], dict] = {}
+    for bench_dir in bench_dirs:
+        for result_file in sorted(glob.glob(osp.join(bench_dir, 'runs', '*', 'seed*', 'result.json'))):
+            with open(result_file) as f:
+                run = json.load(f)
+            run['work_dir'] = osp.relpath(osp.dirname(result_file), out_dir)
+            found[(run['method'], run['seed'])] = run
+    if not any(method == REFERENCE for method, _ in found):
+        raise SystemExit(f'no finished {REFERENCE} run under {", ".join(bench_dirs)}: it is the step-time reference')
+    methods = [m for m in dict.fromkeys((REFERENCE, *BENCHMARK_METHODS, *family.configs)) if any(
+        method == m for method, _ in found)]
+    seeds = sorted({seed for _, seed in found})
+    runs = [found[(method, seed)] for method in methods for seed in seeds if (method, seed) in found]
+    data = family.prepare_data(osp.join(out_dir, 'data'), settings)
+    settings = replace(settings, methods=tuple(methods), seeds=tuple(seeds))
+    return dict(family=family_name, description=family.description, mode=mode, settings=asdict(settings),
+                data=asdict(data), methods=methods, seeds=seeds, runs=runs)
+
+
 def write_outputs(report: Dict[str, Any], out_dir: str) -> str:
     """Write ``results.json``, ``table.md`` and ``reliability.png`` into ``out_dir``; return the table."""
     with open(osp.join(out_dir, 'results.json'), 'w') as f:
@@ -582,6 +613,9 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument('--out-dir', help='output directory, must not exist '
                                           '(default: work_dirs/benchmarks/<timestamp>)')
     parser.add_argument('--table-from', metavar='RESULTS_JSON', help='only print the table of an earlier run')
+    parser.add_argument('--merge', nargs='+', metavar='BENCH_DIR',
+                        help='train nothing: write the table of the finished runs of these earlier benchmark '
+                             'directories (same --family and --mode; e.g. an interrupted run and its completion)')
     parser.add_argument('--worker', metavar='SPEC_JSON', help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     args.mode = args.mode or next(iter(FAMILIES[args.family].modes))
@@ -589,7 +623,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> None:
-    """Run a benchmark, a worker (``--worker``) or print an earlier table (``--table-from``)."""
+    """Run a benchmark, a worker (``--worker``), merge earlier ones (``--merge``) or print a table (``--table-from``)."""
     args = parse_args(argv)
     if args.worker:
         run_worker(args.worker)
@@ -602,7 +636,10 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     out_dir = osp.abspath(args.out_dir or osp.join(REPO, 'work_dirs', 'benchmarks', time.strftime('%Y%m%d_%H%M%S')))
     os.makedirs(out_dir)  # fails if it exists: never overwrite an earlier benchmark
     start = time.time()
-    report = run_benchmark(args.family, args.mode, settings, out_dir)
+    if args.merge:
+        report = merge_runs(args.family, args.mode, settings, [osp.abspath(d) for d in args.merge], out_dir)
+    else:
+        report = run_benchmark(args.family, args.mode, settings, out_dir)
     table = write_outputs(report, out_dir)
     print(f'\n{table}\nwritten to {out_dir} (table.md, reliability.png, results.json) in {time.time() - start:.0f} s',
           flush=True)

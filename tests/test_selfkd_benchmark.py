@@ -8,6 +8,7 @@ import os.path as osp
 import re
 from dataclasses import asdict
 
+import numpy as np
 import pytest
 from mmdet.registry import DATASETS
 from mmdet.utils import register_all_modules
@@ -76,6 +77,30 @@ def test_a_diverged_run_is_reported_not_averaged_away():
     assert rows['cskd (loss NaN in 1/2 seeds)']['bbox mAP'] == '0.100 ± 0.141'
     assert rows['cskd (loss NaN in 1/2 seeds)']['D-ECE'] == '0.100 ± n/a'
     assert bench.coco_ap({}, 'coco/bbox_mAP') == 0.0  # CocoMetric reports nothing without detections
+
+
+def _finished_run(bench_dir, run: dict) -> None:
+    run_dir = bench_dir / 'runs' / run['method'] / f"seed{run['seed']}"
+    run_dir.mkdir(parents=True)
+    (run_dir / 'result.json').write_text(json.dumps(run))
+    np.savez(run_dir / 'pairs.npz', scores=np.array([0.9, 0.4]), labels=np.array([0, 1]), is_tp=np.array([1, 0], bool))
+
+
+def test_merge_collects_finished_runs_later_dirs_winning(tmp_path):
+    interrupted, completion = tmp_path / 'a', tmp_path / 'b'
+    for run in (_run('baseline', 0, 2.0, 0.1), _run('pskd', 0, 3.0, 0.5)):
+        _finished_run(interrupted, run)
+    (interrupted / 'runs' / 'cskd' / 'seed0').mkdir(parents=True)  # crashed: no result.json
+    for run in (_run('baseline', 0, 4.0, 0.3), _run('baseline', 1, 4.0, 0.5), _run('ls', 1, 4.0, 0.2)):
+        _finished_run(completion, run)
+    bench.main(['--mode', 'cpu-tiny', '--merge', str(interrupted), str(completion), '--out-dir', str(tmp_path / 'm')])
+    report = json.loads((tmp_path / 'm' / 'results.json').read_text())
+    assert report['methods'] == ['baseline', 'pskd', 'ls'] and report['seeds'] == [0, 1]
+    rows = table_rows((tmp_path / 'm' / 'table.md').read_text())
+    assert rows['baseline']['bbox mAP'] == '0.400 ± 0.141'  # seed 0 from the later directory: 0.3, not 0.1
+    assert rows['pskd']['step-time ratio'] == '0.75'  # 3.0 s over the baseline's 4.0 s
+    assert rows['ls']['bbox mAP'] == '0.200 ± n/a'
+    assert (tmp_path / 'm' / 'reliability.png').stat().st_size > 0
 
 
 def test_refuses_an_existing_out_dir(tmp_path):
