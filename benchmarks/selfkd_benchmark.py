@@ -626,7 +626,8 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> None:
-    """Run a benchmark, a worker (``--worker``), merge earlier ones (``--merge``) or print a table (``--table-from``)."""
+    """Run a benchmark, a worker (``--worker``), merge earlier ones (``--merge``) or print a table
+    (``--table-from``)."""
     args = parse_args(argv)
     if args.worker:
         run_worker(args.worker)

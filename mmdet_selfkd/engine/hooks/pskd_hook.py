@@ -25,12 +25,13 @@ def dataset_image_keys(dataset) -> set:
 
 @HOOKS.register_module()
 class PSKDHook(Hook):
-    """Progressive self-knowledge distillation (Kim et al., ICCV 2021) for two-stage and RetinaNet detectors.
+    """Progressive self-knowledge distillation (Kim et al., ICCV 2021) for two-stage and one-stage detectors.
 
-    Lifecycle: ``before_train`` checks the model (``PSKDRoIHead`` + ``PSKDLoss``, or ``PSKDRetinaHead`` +
-    ``PSKDFocalLoss``), builds the memory and attaches it to the head; ``before_train_iter`` closes a finished pass and sets ``alpha_t`` on
-    every PS-KD loss; ``after_train_iter`` all-gathers the iteration's predictions across ranks and logs
-    alpha, coverage, teacher confidence and memory size; ``before_save_checkpoint``/``after_load_checkpoint``
+    Lifecycle: ``before_train`` checks the model (``PSKDRoIHead`` + ``PSKDLoss``, or ``PSKDRetinaHead``/
+    ``PSKDFCOSHead`` + ``PSKDFocalLoss``), builds the memory and attaches it to the head;
+    ``before_train_iter`` closes a finished pass and sets ``alpha_t`` on every PS-KD loss; ``after_train_iter``
+    all-gathers the iteration's predictions across ranks and logs alpha, coverage, teacher confidence and
+    memory size; ``before_save_checkpoint``/``after_load_checkpoint``
     carry the memory and the pass counter in the checkpoint (``checkpoint['pskd']``), outside the
     model's ``state_dict`` so that the detector stays a plain mmdet model.
 
@@ -137,7 +138,7 @@ class PSKDHook(Hook):
 
     @staticmethod
     def _pskd_head(model):
-        """The head that PS-KD teaches: a PS-KD RoI head, or a PS-KD dense head (RetinaNet)."""
+        """The head that PS-KD teaches: a PS-KD RoI head, or a PS-KD dense head (RetinaNet, FCOS)."""
         roi_head, bbox_head = getattr(model, 'roi_head', None), getattr(model, 'bbox_head', None)
         if isinstance(roi_head, SelfKDRoIHeadMixin):
             if not roi_head.pskd_losses():

@@ -68,22 +68,26 @@ class PSKDAnchorHeadMixin(PSKDDenseHeadMixin):
         order ``AnchorHead.loss_by_feat_single`` feeds the loss.
         """
         num_imgs, num_classes = len(batch_img_metas), self.cls_out_channels
-        scores = torch.cat([s.permute(0, 2, 3, 1).reshape(num_imgs, -1, num_classes) for s in cls_scores], 1)
         assigned_gt = torch.cat(list(assigned_gt_list), 1)  # (num_imgs, num_anchors)
         img_inds, anchor_inds = torch.nonzero(assigned_gt >= 0, as_tuple=True)  # image-major
-        pos_boxes = torch.cat([get_box_tensor(concat_anchors[i][anchor_inds[img_inds == i]]) for i in range(num_imgs)])
-        teacher_probs, has_teacher = self._teach_positives(scores[img_inds, anchor_inds], img_inds, pos_boxes,
-                                                           assigned_gt[img_inds, anchor_inds], batch_gt_instances,
-                                                           batch_img_metas)
-        img_inds, anchor_inds, teacher_probs = img_inds[has_teacher], anchor_inds[has_teacher], teacher_probs[has_teacher]
-        level_teachers, level_start = [], 0
-        for level_assigned in assigned_gt_list:
+        # gather the positives' logits level by level (no copy of every anchor's logits)
+        pos_logits = cls_scores[0].new_empty((img_inds.numel(), num_classes))
+        level_positives, level_start = [], 0
+        for cls_score, level_assigned in zip(cls_scores, assigned_gt_list):
             level_size = level_assigned.size(1)
             in_level = (anchor_inds >= level_start) & (anchor_inds < level_start + level_size)
-            rows = img_inds[in_level] * level_size + anchor_inds[in_level] - level_start
-            level_teachers.append((rows, teacher_probs[in_level]))
+            level_anchor_inds = anchor_inds[in_level] - level_start
+            level_scores = cls_score.detach().permute(0, 2, 3, 1).reshape(num_imgs, level_size, num_classes)
+            pos_logits[in_level] = level_scores[img_inds[in_level], level_anchor_inds]
+            level_positives.append((in_level, img_inds[in_level] * level_size + level_anchor_inds))
             level_start += level_size
-        return level_teachers
+        pos_boxes = torch.cat([get_box_tensor(anchors[anchor_inds[img_inds == img]])
+                               for img, anchors in enumerate(concat_anchors)])
+        teacher_probs, has_teacher = self._teach_positives(pos_logits, img_inds, pos_boxes,
+                                                           assigned_gt[img_inds, anchor_inds], batch_gt_instances,
+                                                           batch_img_metas)
+        return [(rows[has_teacher[in_level]], teacher_probs[in_level & has_teacher])
+                for in_level, rows in level_positives]
 
 
 @MODELS.register_module()

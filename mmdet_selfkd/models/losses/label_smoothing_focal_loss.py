@@ -1,6 +1,4 @@
 """Label smoothing for the sigmoid classification branch of a one-stage head."""
-from typing import Optional
-
 import torch
 from mmdet.registry import MODELS
 from torch import Tensor
@@ -39,27 +37,9 @@ class LabelSmoothingFocalLoss(SigmoidClsLoss):
         check_epsilon(type(self).__name__, epsilon)
         self.epsilon = epsilon
 
-    def forward(self,
-                cls_score: Tensor,
-                label: Tensor,
-                weight: Optional[Tensor] = None,
-                avg_factor: Optional[float] = None,
-                reduction_override: Optional[str] = None,
-                **kwargs) -> Tensor:
-        """Soft focal loss against the smoothed targets.
-
-        Args:
-            cls_score (Tensor): Logits (N, C).
-            label (Tensor): Hard labels (N,), ``C`` for background.
-            weight (Tensor, optional): Per-row weights (N,).
-            avg_factor (float, optional): Normaliser of the mean.
-            reduction_override (str, optional): Overrides ``reduction``.
-
-        Returns:
-            Tensor: The loss.
-        """
+    def build_targets(self, cls_score: Tensor, label: Tensor) -> Tensor:
+        """Positives: ``(1 - ε)·onehot + ε/C``; background rows: zeros."""
         num_classes = cls_score.size(1)
         positives = torch.nonzero(label < num_classes).flatten()
         uniform = cls_score.new_full((positives.numel(), num_classes), 1.0 / num_classes)
-        targets = mix_sigmoid_targets(label, num_classes, self.epsilon, uniform, positives)
-        return self.focal(cls_score, targets, weight, avg_factor, reduction_override)
+        return mix_sigmoid_targets(label, num_classes, self.epsilon, uniform, positives)

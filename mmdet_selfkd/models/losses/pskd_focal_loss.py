@@ -52,25 +52,9 @@ class PSKDFocalLoss(SigmoidClsLoss):
         """
         self._teacher_rows, self._teacher_probs = teacher_rows, teacher_probs
 
-    def forward(self,
-                cls_score: Tensor,
-                label: Tensor,
-                weight: Optional[Tensor] = None,
-                avg_factor: Optional[float] = None,
-                reduction_override: Optional[str] = None,
-                **kwargs) -> Tensor:
-        """Soft focal loss against the PS-KD targets.
-
-        Args:
-            cls_score (Tensor): Logits (N, C).
-            label (Tensor): Hard labels (N,), ``C`` for background.
-            weight (Tensor, optional): Per-row weights (N,).
-            avg_factor (float, optional): Normaliser of the mean.
-            reduction_override (str, optional): Overrides ``reduction``.
-
-        Returns:
-            Tensor: The loss.
-        """
+    def build_targets(self, cls_score: Tensor, label: Tensor) -> Tensor:
+        """The PS-KD targets: the taught rows of :meth:`set_teacher` mixed, the others hard (training);
+        hard targets in eval mode."""
         teacher_rows = teacher_probs = None
         if self.training:
             check_alpha_and_teacher(self, self._teacher_probs, "bbox_head.type to 'PSKDRetinaHead' (or "
@@ -80,5 +64,4 @@ class PSKDFocalLoss(SigmoidClsLoss):
             if teacher_probs.size(1) != cls_score.size(1):
                 raise ValueError(f'PSKDFocalLoss: teacher with {teacher_probs.size(1)} classes for logits with '
                                  f'{cls_score.size(1)}: num_classes of the head and the memory differ.')
-        targets = mix_sigmoid_targets(label, cls_score.size(1), self.alpha_t or 0.0, teacher_probs, teacher_rows)
-        return self.focal(cls_score, targets, weight, avg_factor, reduction_override)
+        return mix_sigmoid_targets(label, cls_score.size(1), self.alpha_t or 0.0, teacher_probs, teacher_rows)

@@ -20,8 +20,8 @@ class PSKDLoss(SoftmaxClsLoss):
     softmax for the same proposal one pass earlier. Reduction follows mmdet's ``CrossEntropyLoss``:
     per-row ``label_weights``, ``avg_factor``, ``reduction`` and ``loss_weight``.
 
-    The teacher comes from :class:`~mmdet_selfkd.models.roi_heads.SelfKDRoIHead` (registered as ``PSKDRoIHead`` too) (one
-    :meth:`set_teacher` call per forward) and ``alpha_t`` (attribute ``alpha_t``) from
+    The teacher comes from :class:`~mmdet_selfkd.models.roi_heads.SelfKDRoIHead` (registered as ``PSKDRoIHead``
+    too; one :meth:`set_teacher` call per forward) and ``alpha_t`` (attribute ``alpha_t``) from
     :class:`~mmdet_selfkd.engine.hooks.PSKDHook`; neither is a parameter of the loss.
 
     Args:

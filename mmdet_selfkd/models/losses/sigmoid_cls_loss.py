@@ -11,6 +11,7 @@ class SigmoidClsLoss(nn.Module):
     """Base of the dense-head losses: one sigmoid score per object class, :func:`soft_focal_loss` against
     per-class targets, reduced like mmdet's ``FocalLoss`` (per-row ``weight``, ``avg_factor``, ``reduction``,
     ``loss_weight``). A drop-in for ``FocalLoss`` in a config: same ``gamma``/``alpha``/``use_sigmoid``.
+    Subclasses say only how they build their targets (:meth:`build_targets`).
 
     Args:
         use_sigmoid (bool): Must be True.
@@ -40,10 +41,30 @@ class SigmoidClsLoss(nn.Module):
         self.reduction = reduction
         self.loss_weight = loss_weight
 
-    def focal(self, cls_score: Tensor, targets: Tensor, weight: Optional[Tensor], avg_factor: Optional[float],
-              reduction_override: Optional[str]) -> Tensor:
-        """Soft focal loss of (N, C) logits against (N, C) targets, weighted per row and reduced."""
-        loss = soft_focal_loss(cls_score, targets, self.alpha, self.gamma)
+    def forward(self,
+                cls_score: Tensor,
+                label: Tensor,
+                weight: Optional[Tensor] = None,
+                avg_factor: Optional[float] = None,
+                reduction_override: Optional[str] = None,
+                **kwargs) -> Tensor:
+        """Soft focal loss against the targets of :meth:`build_targets`, weighted per row and reduced.
+
+        Args:
+            cls_score (Tensor): Logits (N, C).
+            label (Tensor): Hard labels (N,), ``C`` for background.
+            weight (Tensor, optional): Per-row weights (N,).
+            avg_factor (float, optional): Normaliser of the mean.
+            reduction_override (str, optional): Overrides ``reduction``.
+
+        Returns:
+            Tensor: The loss.
+        """
+        loss = soft_focal_loss(cls_score, self.build_targets(cls_score, label), self.alpha, self.gamma)
         if weight is not None:
             weight = weight.float().reshape(-1, 1)
         return self.loss_weight * weight_reduce_loss(loss, weight, reduction_override or self.reduction, avg_factor)
+
+    def build_targets(self, cls_score: Tensor, label: Tensor) -> Tensor:
+        """Per-class targets (N, C) in [0, 1] for the logits ``cls_score`` (N, C) and hard labels (N,)."""
+        raise NotImplementedError
