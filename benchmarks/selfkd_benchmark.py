@@ -30,6 +30,8 @@ the memory figures per run. The parent writes into ``--out-dir`` (never an exist
     python benchmarks/selfkd_benchmark.py --table-from work_dirs/benchmarks/<timestamp>/results.json
     python benchmarks/selfkd_benchmark.py --family bccd --mode cpu-reduced --merge DIR1 DIR2 --out-dir DIR3
                                           # one table of the finished runs of earlier (e.g. interrupted) benchmarks
+    python benchmarks/selfkd_benchmark.py --family bccd --methods pskd --epochs 4 \\
+        --variant pskd-a0.4 pskd custom_hooks.0.alpha_T=0.4   # a sweep: extra runs with their own config options
 """
 import argparse
 import glob
@@ -51,7 +53,7 @@ import torch
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from mmdet.registry import METRICS
-from mmengine.config import Config
+from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
 from mmdet_selfkd.apis import load_config
@@ -84,6 +86,8 @@ class ModeSettings:
             None keeps the configs'.
         cfg_options (dict): Further config options of the mode, the same for every method (e.g. fewer RoIs
             on CPU).
+        variants (dict): Extra runs of a family method with config options of their own (``--variant``):
+            name -> ``{'method': <family method>, 'options': {<key>: <value>}}``, e.g. an α_T sweep.
     """
     train_images: Optional[int]
     val_images: Optional[int]
@@ -96,7 +100,11 @@ class ModeSettings:
     cpu_only: bool
     img_scale: Optional[Tuple[int, int]] = None
     cfg_options: Dict[str, Any] = field(default_factory=dict)
+    variants: Dict[str, Dict[str, Any]] = field(default_factory=dict)
 
+
+# Settings that make runs comparable: ``--merge`` refuses runs whose settings differ in one of them.
+COMPARABLE_SETTINGS = ('train_images', 'val_images', 'epochs', 'batch_size', 'img_scale', 'cfg_options')
 
 SHAPES_MODES: Dict[str, ModeSettings] = {
     # CI smoke run: 4 iterations per epoch, ~1 min per method on 2 CPU cores.
@@ -317,13 +325,17 @@ def set_image_scale(cfg: Config, img_scale: Sequence[int]) -> None:
 
 
 def build_run_config(spec: Dict[str, Any]) -> Config:
-    """The config of one run from its spec (see :func:`run_spec`), test evaluator saving calibration pairs."""
+    """The config of one run from its spec (see :func:`run_spec`), test evaluator saving calibration pairs.
+
+    A variant's options are merged last: they may override the mode's.
+    """
     settings = ModeSettings(**spec['settings'])
     cfg = load_config(osp.join(REPO, spec['config']), work_dir=spec['work_dir'])
     scale_step_schedule(cfg, settings.epochs)
     if settings.img_scale:
         set_image_scale(cfg, settings.img_scale)
-    cfg.merge_from_dict({**spec['data_options'], **run_options(settings, spec['seed'])})
+    cfg.merge_from_dict({**spec['data_options'], **run_options(settings, spec['seed']),
+                         **spec.get('variant_options', {})})
     evaluators = cfg.test_evaluator if isinstance(cfg.test_evaluator, list) else [cfg.test_evaluator]
     cfg.test_evaluator = [*evaluators, dict(type='CalibrationPairsMetric',
                                             pairs_file=osp.join(spec['work_dir'], 'pairs.npz'))]
@@ -393,6 +405,7 @@ def run_worker(spec_file: str) -> None:
     gpu_mib = peak_gpu_mib(scalars)
     metrics = runner.test()
     result = dict(method=spec['method'], seed=spec['seed'], config=spec['config'], device=device_name(),
+                  variant=spec['settings']['variants'].get(spec['method']),
                   bbox_mAP=coco_ap(metrics, 'coco/bbox_mAP'), bbox_mAP_50=coco_ap(metrics, 'coco/bbox_mAP_50'),
                   dece=_finite(metrics['calib/dece']), num_dets=int(metrics['calib/num_dets']),
                   diverged=not math.isfinite(scalars[-1]['loss']),
@@ -408,9 +421,10 @@ def run_worker(spec_file: str) -> None:
 
 def run_spec(out_dir: str, family: Family, method: str, seed: int, settings: ModeSettings,
              data: PreparedData) -> Dict[str, Any]:
-    """What a worker needs to train and test one (method, seed) run."""
-    return dict(method=method, seed=seed, config=family.configs[method], settings=asdict(settings),
-                data_options=data.options, out_dir=out_dir,
+    """What a worker needs to train and test one (method, seed) run; ``method`` may be a variant's name."""
+    variant = settings.variants.get(method, dict(method=method, options={}))
+    return dict(method=method, seed=seed, config=family.configs[variant['method']], settings=asdict(settings),
+                variant_options=variant['options'], data_options=data.options, out_dir=out_dir,
                 work_dir=osp.join(out_dir, 'runs', method, f'seed{seed}'))
 
 
@@ -472,9 +486,13 @@ def table_caption(report: Dict[str, Any]) -> str:
     image_scale = 'images resized to {}x{}, '.format(*s['img_scale']) if s.get('img_scale') else ''
     options = ', '.join(f'`{key}={value}`' for key, value in s.get('cfg_options', {}).items())
     options = f'Config options of the mode, for every method: {options}. ' if options else ''
+    variants = '; '.join(f"`{name}` = {v['method']} with " + ', '.join(f'`{k}={val}`' for k, val in opts.items())
+                         for name, v in s.get('variants', {}).items() for opts in [v['options']])
+    variants = f'Variants: {variants}. ' if variants else ''
     return (f"Self-KD benchmark, {report['description']} (family `{report['family']}`), mode `{report['mode']}`: "
             f"{report['data']['train_images']} train / {report['data']['test_images']} held-out images, "
             f"{s['epochs']} epochs, batch {s['batch_size']}, {image_scale}seeds {seeds}; device: {devices}. {options}"
+            f"{variants}"
             f"Metrics on the held-out split: mean ± sample std (n-1) over seeds (n/a: one seed). "
             f"Step-time ratio: mean train iteration time (mmengine `time`, first {s['timing_skip_iters']} "
             f"iterations excluded) over the baseline's in this run. Memory: peak of the training process, "
@@ -541,30 +559,49 @@ def run_benchmark(family_name: str, mode: str, settings: ModeSettings, out_dir: 
                 data=asdict(data), methods=list(settings.methods), seeds=list(settings.seeds), runs=runs)
 
 
+def _check_comparable(run_settings: Dict[str, Any], settings: ModeSettings, result_file: str) -> None:
+    """Refuse a finished run whose settings (its ``spec.json``) differ from the merge's in what makes runs
+    comparable (:data:`COMPARABLE_SETTINGS`)."""
+    expected = json.loads(json.dumps(asdict(settings)))  # tuples as JSON lists, like the spec's
+    for key in COMPARABLE_SETTINGS:
+        if run_settings.get(key) != expected[key]:
+            raise SystemExit(f'{result_file} was run with {key}={run_settings.get(key)}, this merge has '
+                             f'{key}={expected[key]}: merge runs of the same --family/--mode/--epochs only')
+
+
 def merge_runs(family_name: str, mode: str, settings: ModeSettings, bench_dirs: Sequence[str],
                out_dir: str) -> Dict[str, Any]:
     """The report of every finished run (``runs/<method>/seed<k>/result.json``) of earlier benchmark
     directories of one family and mode, e.g. of an interrupted benchmark and the one that completed it.
 
     Later directories win for a (method, seed) run twice; the runs stay where they are (``work_dir`` points
-    there, relative to ``out_dir``). Methods keep the family's benchmark order, baseline first.
+    there, relative to ``out_dir``). Methods keep the family's benchmark order, baseline first, then the
+    variants (``--variant``) in name order. Runs whose settings differ (:data:`COMPARABLE_SETTINGS`, e.g. other
+    epochs) are refused.
     """
     family = FAMILIES[family_name]
     found: Dict[Tuple[str, int], dict] = {}
+    variants: Dict[str, Dict[str, Any]] = {}
     for bench_dir in bench_dirs:
         for result_file in sorted(glob.glob(osp.join(bench_dir, 'runs', '*', 'seed*', 'result.json'))):
+            with open(osp.join(osp.dirname(result_file), 'spec.json')) as f:
+                _check_comparable(json.load(f)['settings'], settings, result_file)
             with open(result_file) as f:
                 run = json.load(f)
+            if run.get('variant'):
+                if variants.setdefault(run['method'], run['variant']) != run['variant']:
+                    raise SystemExit(f'variant {run["method"]} has other options in {result_file} than in an '
+                                     'earlier run: give one of them another name')
             run['work_dir'] = osp.relpath(osp.dirname(result_file), out_dir)
             found[(run['method'], run['seed'])] = run
     if not any(method == REFERENCE for method, _ in found):
         raise SystemExit(f'no finished {REFERENCE} run under {", ".join(bench_dirs)}: it is the step-time reference')
-    methods = [m for m in dict.fromkeys((REFERENCE, *BENCHMARK_METHODS, *family.configs)) if any(
-        method == m for method, _ in found)]
+    order = dict.fromkeys((REFERENCE, *BENCHMARK_METHODS, *family.configs, *sorted(variants)))
+    methods = [m for m in order if any(method == m for method, _ in found)]
     seeds = sorted({seed for _, seed in found})
     runs = [found[(method, seed)] for method in methods for seed in seeds if (method, seed) in found]
     data = family.prepare_data(osp.join(out_dir, 'data'), settings)
-    settings = replace(settings, methods=tuple(methods), seeds=tuple(seeds))
+    settings = replace(settings, methods=tuple(methods), seeds=tuple(seeds), variants=variants)
     return dict(family=family_name, description=family.description, mode=mode, settings=asdict(settings),
                 data=asdict(data), methods=methods, seeds=seeds, runs=runs)
 
@@ -580,18 +617,50 @@ def write_outputs(report: Dict[str, Any], out_dir: str) -> str:
     return table
 
 
+def parse_variants(family: Family, variant_args: Sequence[Sequence[str]]) -> Dict[str, Dict[str, Any]]:
+    """The ``--variant NAME METHOD KEY=VALUE...`` arguments as ``name -> {'method', 'options'}``.
+
+    Values are parsed like mmengine's ``--cfg-options`` (numbers, booleans, lists, else strings).
+
+    Raises:
+        SystemExit: On a name that is taken, a method not in the family or an option without ``=``.
+    """
+    variants: Dict[str, Dict[str, Any]] = {}
+    for args in variant_args:
+        if len(args) < 3:
+            raise SystemExit(f'--variant {" ".join(args)}: give NAME METHOD KEY=VALUE [KEY=VALUE ...], e.g. '
+                             '--variant pskd-a0.4 pskd custom_hooks.0.alpha_T=0.4')
+        name, method, *pairs = args
+        if name in family.configs or name in variants:
+            raise SystemExit(f'--variant {name}: the name is taken (a method of the family or another variant)')
+        if method not in family.configs:
+            raise SystemExit(f'--variant {name}: method {method} is not in the family (its methods: '
+                             f'{", ".join(family.configs)})')
+        malformed = [pair for pair in pairs if '=' not in pair]
+        if malformed:
+            raise SystemExit(f'--variant {name}: {", ".join(malformed)} is not KEY=VALUE')
+        options = dict(pair.split('=', 1) for pair in pairs)
+        variants[name] = dict(method=method, options={k: DictAction._parse_iterable(v) for k, v in options.items()})
+    return variants
+
+
 def resolve_settings(args: argparse.Namespace) -> ModeSettings:
-    """The family's settings of the mode with the ``--methods`` / ``--seeds`` overrides, baseline always first."""
-    modes = FAMILIES[args.family].modes
-    if args.mode not in modes:
-        raise SystemExit(f'family {args.family} has no mode {args.mode} (its modes: {", ".join(modes)})')
-    settings = modes[args.mode]
+    """The family's settings of the mode with the ``--methods`` / ``--seeds`` / ``--epochs`` / ``--variant``
+    overrides, baseline always first and the variants last."""
+    family = FAMILIES[args.family]
+    if args.mode not in family.modes:
+        raise SystemExit(f'family {args.family} has no mode {args.mode} (its modes: {", ".join(family.modes)})')
+    settings = family.modes[args.mode]
     methods = list(args.methods or settings.methods)
-    unknown = sorted(set(methods) - set(FAMILIES[args.family].configs))
+    unknown = sorted(set(methods) - set(family.configs))
     if unknown:
         raise SystemExit(f'methods not in family {args.family}: {", ".join(unknown)}')
-    methods = [REFERENCE] + [m for m in dict.fromkeys(methods) if m != REFERENCE]
-    return replace(settings, methods=tuple(methods), seeds=tuple(args.seeds or settings.seeds))
+    if args.epochs is not None and args.epochs < 1:
+        raise SystemExit(f'--epochs {args.epochs}: give at least 1 epoch')
+    variants = parse_variants(family, args.variant or [])
+    methods = [REFERENCE] + [m for m in dict.fromkeys(methods) if m != REFERENCE] + list(variants)
+    return replace(settings, methods=tuple(methods), seeds=tuple(args.seeds or settings.seeds),
+                   epochs=args.epochs or settings.epochs, variants=variants)
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
@@ -613,6 +682,11 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument('--methods', nargs='+', help='methods to compare (default: the mode\'s); baseline is '
                                                      'always run, as the step-time reference')
     parser.add_argument('--seeds', nargs='+', type=int, help='seeds (default: the mode\'s)')
+    parser.add_argument('--epochs', type=int, help='train this many epochs instead of the mode\'s (the '
+                                                   'schedule is scaled to it)')
+    parser.add_argument('--variant', nargs='+', action='append', metavar='NAME METHOD KEY=VALUE',
+                        help='also run NAME: METHOD with these config options (like --cfg-options), e.g. '
+                             '--variant pskd-a0.4 pskd custom_hooks.0.alpha_T=0.4; repeatable')
     parser.add_argument('--out-dir', help='output directory, must not exist '
                                           '(default: work_dirs/benchmarks/<timestamp>)')
     parser.add_argument('--table-from', metavar='RESULTS_JSON', help='only print the table of an earlier run')

@@ -6,7 +6,7 @@ import json
 import math
 import os.path as osp
 import re
-from dataclasses import asdict
+from dataclasses import asdict, replace
 
 import numpy as np
 import pytest
@@ -79,10 +79,11 @@ def test_a_diverged_run_is_reported_not_averaged_away():
     assert bench.coco_ap({}, 'coco/bbox_mAP') == 0.0  # CocoMetric reports nothing without detections
 
 
-def _finished_run(bench_dir, run: dict) -> None:
+def _finished_run(bench_dir, run: dict, settings=bench.SHAPES_MODES['cpu-tiny']) -> None:
     run_dir = bench_dir / 'runs' / run['method'] / f"seed{run['seed']}"
     run_dir.mkdir(parents=True)
     (run_dir / 'result.json').write_text(json.dumps(run))
+    (run_dir / 'spec.json').write_text(json.dumps(dict(settings=asdict(settings))))
     np.savez(run_dir / 'pairs.npz', scores=np.array([0.9, 0.4]), labels=np.array([0, 1]), is_tp=np.array([1, 0], bool))
 
 
@@ -236,3 +237,67 @@ def test_shapes_schedule_unchanged_at_its_epochs(tmp_path):
                                                 data))
     warmup, steps = cfg.param_scheduler
     assert (warmup.end, steps.milestones, steps.end) == (100, [6], 8)
+
+
+def test_variants_on_the_command_line():
+    args = bench.parse_args(['--methods', 'pskd', '--epochs', '4',
+                             '--variant', 'pskd-a0.4', 'pskd', 'custom_hooks.0.alpha_T=0.4',
+                             '--variant', 'pskd-iou-0.5', 'pskd-iou', 'custom_hooks.0.memory.iou_thr=0.5',
+                             'custom_hooks.0.by_iter=True'])
+    settings = bench.resolve_settings(args)
+    assert settings.methods == ('baseline', 'pskd', 'pskd-a0.4', 'pskd-iou-0.5') and settings.epochs == 4
+    assert settings.variants == {
+        'pskd-a0.4': dict(method='pskd', options={'custom_hooks.0.alpha_T': 0.4}),
+        'pskd-iou-0.5': dict(method='pskd-iou', options={'custom_hooks.0.memory.iou_thr': 0.5,
+                                                         'custom_hooks.0.by_iter': True})}
+    assert bench.SHAPES_MODES['cpu-tiny'].epochs == 2 and not bench.SHAPES_MODES['cpu-tiny'].variants  # untouched
+
+
+@pytest.mark.parametrize('argv, message', [
+    (['--variant', 'pskd', 'pskd', 'custom_hooks.0.alpha_T=0.4'], 'name is taken'),
+    (['--variant', 'a', 'pskd', 'x=1', '--variant', 'a', 'ls', 'y=2'], 'name is taken'),
+    (['--variant', 'a', 'focal', 'x=1'], 'method focal is not in the family'),
+    (['--variant', 'a', 'pskd', 'alpha_T'], 'alpha_T is not KEY=VALUE'),
+    (['--variant', 'a', 'pskd'], 'give NAME METHOD KEY=VALUE'),
+    (['--epochs', '0'], '--epochs 0: give at least 1 epoch'),
+])
+def test_bad_variants_and_epochs_are_refused(argv, message):
+    with pytest.raises(SystemExit, match=message):
+        bench.resolve_settings(bench.parse_args(argv))
+
+
+def test_a_variant_runs_its_method_config_with_its_options(tmp_path):
+    settings = bench.resolve_settings(bench.parse_args(
+        ['--mode', 'cpu-reduced', '--methods', 'pskd', '--epochs', '4',
+         '--variant', 'pskd-a0.4', 'pskd', 'custom_hooks.0.alpha_T=0.4']))
+    data = bench.PreparedData({}, train_images=200, test_images=50)
+    specs = {m: json.loads(json.dumps(bench.run_spec(str(tmp_path), bench.FAMILIES['shapes'], m, 0, settings, data)))
+             for m in ('pskd', 'pskd-a0.4')}
+    assert specs['pskd-a0.4']['config'] == specs['pskd']['config'] == bench.FAMILIES['shapes'].configs['pskd']
+    assert specs['pskd-a0.4']['work_dir'].endswith('runs/pskd-a0.4/seed0')
+    configs = {m: bench.build_run_config(spec) for m, spec in specs.items()}
+    assert configs['pskd'].custom_hooks[0].alpha_T == 0.8 and configs['pskd-a0.4'].custom_hooks[0].alpha_T == 0.4
+    for cfg in configs.values():  # --epochs 4: the shapes config's 8 epochs halved, the schedule with them
+        warmup, steps = cfg.param_scheduler
+        assert cfg.train_cfg.max_epochs == 4 and (warmup.end, steps.milestones, steps.end) == (50, [3], 4)
+
+
+def test_merge_keeps_variants_and_refuses_other_epochs(tmp_path):
+    settings = bench.SHAPES_MODES['cpu-tiny']
+    variant = dict(method='pskd', options={'custom_hooks.0.alpha_T': 0.4})
+    swept = replace(settings, variants={'pskd-a0.4': variant})
+    _finished_run(tmp_path / 'a', _run('baseline', 0, 2.0, 0.1))
+    _finished_run(tmp_path / 'b', _run('baseline', 0, 2.0, 0.3), swept)
+    _finished_run(tmp_path / 'b', dict(_run('pskd-a0.4', 0, 3.0, 0.5), variant=variant), swept)
+    bench.main(['--mode', 'cpu-tiny', '--merge', str(tmp_path / 'a'), str(tmp_path / 'b'),
+                '--out-dir', str(tmp_path / 'm')])
+    report = json.loads((tmp_path / 'm' / 'results.json').read_text())
+    assert report['methods'] == ['baseline', 'pskd-a0.4'] and report['settings']['variants'] == {'pskd-a0.4': variant}
+    table = (tmp_path / 'm' / 'table.md').read_text()
+    assert 'Variants: `pskd-a0.4` = pskd with `custom_hooks.0.alpha_T=0.4`.' in table
+    assert table_rows(table)['pskd-a0.4']['step-time ratio'] == '1.50'
+
+    _finished_run(tmp_path / 'c', _run('pskd', 0, 2.0, 0.1), replace(settings, epochs=4))
+    with pytest.raises(SystemExit, match=r'was run with epochs=4, this merge has epochs=2'):
+        bench.main(['--mode', 'cpu-tiny', '--merge', str(tmp_path / 'a'), str(tmp_path / 'c'),
+                    '--out-dir', str(tmp_path / 'm2')])
