@@ -478,16 +478,21 @@ def _runs_by_method(report: Dict[str, Any]) -> Dict[str, List[dict]]:
     return {method: [run for run in report['runs'] if run['method'] == method] for method in report['methods']}
 
 
+def _options_text(options: Dict[str, Any]) -> str:
+    """Config options as ```key=value`, ...`` for a caption."""
+    return ', '.join(f'`{key}={value}`' for key, value in options.items())
+
+
 def table_caption(report: Dict[str, Any]) -> str:
     """The settings of a report as one caption line."""
     s = report['settings']
     seeds = ', '.join(str(seed) for seed in report['seeds'])
     devices = ', '.join(sorted({run['device'] for run in report['runs']}))
     image_scale = 'images resized to {}x{}, '.format(*s['img_scale']) if s.get('img_scale') else ''
-    options = ', '.join(f'`{key}={value}`' for key, value in s.get('cfg_options', {}).items())
+    options = _options_text(s.get('cfg_options', {}))
     options = f'Config options of the mode, for every method: {options}. ' if options else ''
-    variants = '; '.join(f"`{name}` = {v['method']} with " + ', '.join(f'`{k}={val}`' for k, val in opts.items())
-                         for name, v in s.get('variants', {}).items() for opts in [v['options']])
+    variants = '; '.join(f"`{name}` = {variant['method']} with {_options_text(variant['options'])}"
+                         for name, variant in s.get('variants', {}).items())
     variants = f'Variants: {variants}. ' if variants else ''
     return (f"Self-KD benchmark, {report['description']} (family `{report['family']}`), mode `{report['mode']}`: "
             f"{report['data']['train_images']} train / {report['data']['test_images']} held-out images, "
@@ -495,11 +500,35 @@ def table_caption(report: Dict[str, Any]) -> str:
             f"{variants}"
             f"Metrics on the held-out split: mean ± sample std (n-1) over seeds (n/a: one seed). "
             f"Step-time ratio: mean train iteration time (mmengine `time`, first {s['timing_skip_iters']} "
-            f"iterations excluded) over the baseline's in this run. Memory: peak of the training process, "
-            f"max over seeds.")
+            f"iterations excluded) over the same seed's baseline run of the same benchmark run, averaged over "
+            f"seeds. Memory: peak of the training process, max over seeds.")
 
 
-def method_row(method: str, runs: Sequence[dict], reference_step_s: float) -> str:
+def attach_reference_step_times(runs: Sequence[dict]) -> None:
+    """Give each run of one benchmark run its step-time reference, ``reference_step_s``: the baseline run of
+    the same seed (the closest in time), else the mean of the baseline runs.
+
+    Only runs of one benchmark run (one directory) are compared: on a shared machine the same run can be 20 %
+    slower an hour later (measured on the 2-core CPU: baseline seed 0, 3.03 s and 3.63 s per step).
+
+    Raises:
+        SystemExit: If ``runs`` has no baseline run.
+    """
+    by_seed = {run['seed']: run['step_time_s'] for run in runs if run['method'] == REFERENCE}
+    if not by_seed:
+        raise SystemExit(f'no finished {REFERENCE} run beside {runs[0]["work_dir"]}: it is the step-time reference')
+    mean_s = float(np.mean(list(by_seed.values())))
+    for run in runs:
+        run['reference_step_s'] = by_seed.get(run['seed'], mean_s)
+
+
+def step_time_ratio(runs: Sequence[dict], fallback_reference_s: float) -> float:
+    """Mean over runs of step time / the run's ``reference_step_s`` (``fallback_reference_s`` for reports
+    written before runs carried one)."""
+    return float(np.mean([run['step_time_s'] / run.get('reference_step_s', fallback_reference_s) for run in runs]))
+
+
+def method_row(method: str, runs: Sequence[dict], fallback_reference_s: float) -> str:
     """One Markdown table row of a method's runs."""
     step_s = float(np.mean([run['step_time_s'] for run in runs]))
     gpu = [run['peak_gpu_mib'] for run in runs if run['peak_gpu_mib'] is not None]
@@ -508,7 +537,7 @@ def method_row(method: str, runs: Sequence[dict], reference_step_s: float) -> st
              format_mean_std([run['bbox_mAP'] for run in runs]),
              format_mean_std([run['bbox_mAP_50'] for run in runs]),
              format_mean_std([run['dece'] for run in runs]),
-             f'{step_s / reference_step_s:.2f}',
+             f'{step_time_ratio(runs, fallback_reference_s):.2f}',
              f'{step_s:.3f}',
              f'{max(gpu):.0f} MiB' if gpu else 'n/a (CPU)',
              f"{max(run['peak_rss_mib'] for run in runs):.0f} MiB"]
@@ -555,6 +584,7 @@ def run_benchmark(family_name: str, mode: str, settings: ModeSettings, out_dir: 
         runs.append(result)
         print(f"[{index}/{len(specs)}] {spec['method']} seed {spec['seed']}: mAP {result['bbox_mAP']:.3f}, "
               f"step {result['step_time_s']:.3f} s ({time.time() - start:.0f} s)", flush=True)
+    attach_reference_step_times(runs)
     return dict(family=family_name, description=family.description, mode=mode, settings=asdict(settings),
                 data=asdict(data), methods=list(settings.methods), seeds=list(settings.seeds), runs=runs)
 
@@ -575,14 +605,15 @@ def merge_runs(family_name: str, mode: str, settings: ModeSettings, bench_dirs: 
     directories of one family and mode, e.g. of an interrupted benchmark and the one that completed it.
 
     Later directories win for a (method, seed) run twice; the runs stay where they are (``work_dir`` points
-    there, relative to ``out_dir``). Methods keep the family's benchmark order, baseline first, then the
-    variants (``--variant``) in name order. Runs whose settings differ (:data:`COMPARABLE_SETTINGS`, e.g. other
-    epochs) are refused.
+    there, relative to ``out_dir``) and their step-time reference is their own directory's baseline. Methods
+    keep the family's benchmark order, baseline first, then the variants (``--variant``) in name order. Runs
+    whose settings differ (:data:`COMPARABLE_SETTINGS`, e.g. other epochs) are refused.
     """
     family = FAMILIES[family_name]
     found: Dict[Tuple[str, int], dict] = {}
     variants: Dict[str, Dict[str, Any]] = {}
     for bench_dir in bench_dirs:
+        dir_runs = []
         for result_file in sorted(glob.glob(osp.join(bench_dir, 'runs', '*', 'seed*', 'result.json'))):
             with open(osp.join(osp.dirname(result_file), 'spec.json')) as f:
                 _check_comparable(json.load(f)['settings'], settings, result_file)
@@ -593,7 +624,10 @@ def merge_runs(family_name: str, mode: str, settings: ModeSettings, bench_dirs: 
                     raise SystemExit(f'variant {run["method"]} has other options in {result_file} than in an '
                                      'earlier run: give one of them another name')
             run['work_dir'] = osp.relpath(osp.dirname(result_file), out_dir)
-            found[(run['method'], run['seed'])] = run
+            dir_runs.append(run)
+        if dir_runs:
+            attach_reference_step_times(dir_runs)  # each run against its own directory's baseline
+        found.update({(run['method'], run['seed']): run for run in dir_runs})
     if not any(method == REFERENCE for method, _ in found):
         raise SystemExit(f'no finished {REFERENCE} run under {", ".join(bench_dirs)}: it is the step-time reference')
     order = dict.fromkeys((REFERENCE, *BENCHMARK_METHODS, *family.configs, *sorted(variants)))

@@ -58,7 +58,12 @@ def test_table_from_hand_numbers():
     rows = table_rows(table)
     assert rows['baseline']['bbox mAP'] == '0.200 ± 0.141'
     assert rows['baseline']['step-time ratio'] == '1.00'
-    assert rows['pskd']['step-time ratio'] == '2.00'  # mean 4.0 s over the baseline's mean 2.0 s
+    assert rows['pskd']['step-time ratio'] == '2.00'  # no per-run reference (older reports): 4.0 s over 2.0 s
+    bench.attach_reference_step_times(report['runs'])  # each seed against its own baseline run
+    assert [run['reference_step_s'] for run in report['runs']] == [1.0, 3.0, 1.0, 3.0]
+    rows = table_rows(bench.render_table(report))
+    assert rows['baseline']['step-time ratio'] == '1.00'
+    assert rows['pskd']['step-time ratio'] == '2.33'  # (3.0 / 1.0 + 5.0 / 3.0) / 2
     assert rows['pskd']['mAP@50'] == '0.600 ± 0.283'
     assert rows['pskd']['peak GPU mem'] == 'n/a (CPU)'
     assert rows['pskd']['peak RSS'] == '901 MiB'  # max over seeds
@@ -99,7 +104,8 @@ def test_merge_collects_finished_runs_later_dirs_winning(tmp_path):
     assert report['methods'] == ['baseline', 'pskd', 'ls'] and report['seeds'] == [0, 1]
     rows = table_rows((tmp_path / 'm' / 'table.md').read_text())
     assert rows['baseline']['bbox mAP'] == '0.400 ± 0.141'  # seed 0 from the later directory: 0.3, not 0.1
-    assert rows['pskd']['step-time ratio'] == '0.75'  # 3.0 s over the baseline's 4.0 s
+    assert rows['pskd']['step-time ratio'] == '1.50'  # 3.0 s over its own directory's baseline, 2.0 s
+    assert rows['ls']['step-time ratio'] == '1.00'  # 4.0 s over the same seed's baseline, 4.0 s
     assert rows['ls']['bbox mAP'] == '0.200 ± n/a'
     assert (tmp_path / 'm' / 'reliability.png').stat().st_size > 0
 
