@@ -38,7 +38,8 @@ PRESETS = {
     'cpu': dict(config='configs/pskd/faster-rcnn_r18_fpn_pskd-8e_shapes.py', scale=None, batch_size=8),
     'gpu-r50': dict(config='configs/pskd/faster-rcnn_r50_fpn_pskd-1x_coco.py', scale=(1333, 800), batch_size=2),
 }
-STRATEGIES = {'gt': dict(strategy='gt'), 'iou': dict(strategy='iou', iou_thr=0.7), 'snapshot': dict(strategy='snapshot')}
+STRATEGIES = {'gt': dict(strategy='gt'), 'iou': dict(strategy='iou', iou_thr=0.7),
+              'snapshot': dict(strategy='snapshot')}
 
 
 def parse_args() -> argparse.Namespace:

@@ -58,7 +58,8 @@ def run_tool(args: Sequence[str], check: bool = True, env: Dict[str, str] = None
     proc = subprocess.run([*launcher, *args], cwd=REPO, capture_output=True, text=True,
                           env={**os.environ, 'PYTHONWARNINGS': 'ignore', **(env or {})})
     if check and proc.returncode != 0:
-        raise AssertionError(f'{" ".join(args)} failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}')
+        raise AssertionError(f'{" ".join(args)} failed ({proc.returncode}):\n'
+                             f'{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}')
     return proc
 
 
