@@ -490,7 +490,7 @@ def table_caption(report: Dict[str, Any]) -> str:
     devices = ', '.join(sorted({run['device'] for run in report['runs']}))
     image_scale = 'images resized to {}x{}, '.format(*s['img_scale']) if s.get('img_scale') else ''
     options = _options_text(s.get('cfg_options', {}))
-    options = f'Config options of the mode, for every method: {options}. ' if options else ''
+    options = f'Config options for every method (the mode\'s and `--cfg-options`): {options}. ' if options else ''
     variants = '; '.join(f"`{name}` = {variant['method']} with {_options_text(variant['options'])}"
                          for name, variant in s.get('variants', {}).items())
     variants = f'Variants: {variants}. ' if variants else ''
@@ -679,8 +679,8 @@ def parse_variants(family: Family, variant_args: Sequence[Sequence[str]]) -> Dic
 
 
 def resolve_settings(args: argparse.Namespace) -> ModeSettings:
-    """The family's settings of the mode with the ``--methods`` / ``--seeds`` / ``--epochs`` / ``--variant``
-    overrides, baseline always first and the variants last."""
+    """The family's settings of the mode with the ``--methods`` / ``--seeds`` / ``--epochs`` / ``--cfg-options``
+    / ``--variant`` overrides, baseline always first and the variants last."""
     family = FAMILIES[args.family]
     if args.mode not in family.modes:
         raise SystemExit(f'family {args.family} has no mode {args.mode} (its modes: {", ".join(family.modes)})')
@@ -693,8 +693,9 @@ def resolve_settings(args: argparse.Namespace) -> ModeSettings:
         raise SystemExit(f'--epochs {args.epochs}: give at least 1 epoch')
     variants = parse_variants(family, args.variant or [])
     methods = [REFERENCE] + [m for m in dict.fromkeys(methods) if m != REFERENCE] + list(variants)
+    cfg_options = {**settings.cfg_options, **(args.cfg_options or {})}
     return replace(settings, methods=tuple(methods), seeds=tuple(args.seeds or settings.seeds),
-                   epochs=args.epochs or settings.epochs, variants=variants)
+                   epochs=args.epochs or settings.epochs, cfg_options=cfg_options, variants=variants)
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
@@ -718,6 +719,9 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument('--seeds', nargs='+', type=int, help='seeds (default: the mode\'s)')
     parser.add_argument('--epochs', type=int, help='train this many epochs instead of the mode\'s (the '
                                                    'schedule is scaled to it)')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction, metavar='KEY=VALUE',
+                        help='config options for every method, after the mode\'s (e.g. '
+                             'optim_wrapper.optimizer.lr=0.005); like tools/train.py\'s')
     parser.add_argument('--variant', nargs='+', action='append', metavar='NAME METHOD KEY=VALUE',
                         help='also run NAME: METHOD with these config options (like --cfg-options), e.g. '
                              '--variant pskd-a0.4 pskd custom_hooks.0.alpha_T=0.4; repeatable')

@@ -259,6 +259,23 @@ def test_variants_on_the_command_line():
     assert bench.SHAPES_MODES['cpu-tiny'].epochs == 2 and not bench.SHAPES_MODES['cpu-tiny'].variants  # untouched
 
 
+def test_cfg_options_for_every_method_after_the_modes(tmp_path):
+    settings = bench.resolve_settings(bench.parse_args(
+        ['--family', 'bccd', '--methods', 'pskd', '--cfg-options', 'optim_wrapper.optimizer.lr=0.005',
+         'model.train_cfg.rcnn.sampler.num=64']))
+    assert settings.cfg_options == {**bench.BCCD_CPU_OPTIONS, 'optim_wrapper.optimizer.lr': 0.005,
+                                    'model.train_cfg.rcnn.sampler.num': 64}
+    assert bench.BCCD_MODES['cpu-reduced'].cfg_options['model.train_cfg.rcnn.sampler.num'] == 128  # untouched
+    data = bench.PreparedData({}, train_images=205, test_images=72)
+    for method in settings.methods:
+        cfg = bench.build_run_config(bench.run_spec(str(tmp_path), bench.FAMILIES['bccd'], method, 0, settings, data))
+        assert cfg.optim_wrapper.optimizer.lr == 0.005 and cfg.model.train_cfg.rcnn.sampler.num == 64
+    report = dict(family='bccd', description='model on data', mode='cpu-reduced', settings=asdict(settings),
+                  data=dict(options={}, train_images=205, test_images=72), methods=['baseline'], seeds=[0],
+                  runs=[_run('baseline', 0, 3.0, 0.2)])
+    assert '`optim_wrapper.optimizer.lr=0.005`' in bench.render_table(report).splitlines()[0]
+
+
 @pytest.mark.parametrize('argv, message', [
     (['--variant', 'pskd', 'pskd', 'custom_hooks.0.alpha_T=0.4'], 'name is taken'),
     (['--variant', 'a', 'pskd', 'x=1', '--variant', 'a', 'ls', 'y=2'], 'name is taken'),
