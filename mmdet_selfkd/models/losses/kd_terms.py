@@ -1,15 +1,33 @@
-"""The pieces the temperature-KD losses share: teachers on probabilities, Teacher Correction, softening,
+"""The pieces the temperature-KD losses share: teachers on probabilities, softening, Teacher Correction,
 the ``T^2``-scaled KL term, and the checks of their settings.
 
 Every teacher here is a probability distribution over the ``K = num_classes + 1`` logits of a two-stage
-classifier (background last, as in mmdet). Teacher Correction (TC, Wang et al., arXiv 2009.05226) and
-softening act on probabilities, in that order:
+classifier (background last, as in mmdet). LsrKD, Teacher Correction (TC) and MrKD are from Wang et al.,
+"Extending Label Smoothing Regularization with Self-Knowledge Distillation", arXiv 2009.05226 (2020); the
+LsrKD/TC part was published as "Revisiting Label Smoothing Regularization with Knowledge Distillation",
+Appl. Sci. 11(10):4699 (2021), where LsrKD is called LSR-OS ("output smoothing").
 
-* TC puts ``tc_share`` on the true class and spreads ``1 - tc_share`` over the other classes in
-  proportion to the teacher's own probabilities, i.e. evenly for the uniform teacher of LsrKD:
-  ``(1 - tc_share) / (K - 1)`` each.
+What was checked, and what was assumed: the paper's body (its equations and default λ, T, TC share) could
+not be read from this workplace (no network; the stored pages hold only the abstracts). The abstracts say TC
+"manually sets a constant larger proportion for the right class in the uniform distribution teacher"
+(arXiv 2009.05226) and that LSR-OS "applies a softer temperature to the model output softmax layer"
+(Appl. Sci. 4699): the temperature softens the student's output, and the hand-made teacher is the
+distribution the softened output is distilled against. This package therefore takes the TC share as the
+true class's share **of the target at temperature T**, and with no equation number to cite, that is an
+assumption stated here (contrast Yuan et al.'s Tf-KD_reg, arXiv 1909.11723, Eq. 8-9, whose reference code
+softens its hand-made teacher as ``softmax(p^d / T)``). The order is:
+
 * Softening at temperature ``T`` is ``teacher_T ∝ teacher^(1/T)``. For a softmax teacher this is exactly
-  ``softmax(z / T)``; a uniform teacher stays uniform; a corrected teacher is softened after correction.
+  ``softmax(z / T)``; a uniform teacher stays uniform.
+* TC then puts ``tc_share`` on the true class of ``teacher_T`` and spreads ``1 - tc_share`` over the other
+  classes in proportion to ``teacher_T``'s own probabilities, i.e. evenly for the uniform teacher of LsrKD:
+  ``(1 - tc_share) / (K - 1)`` each, at every ``T``. Example: K = 4, T = 4, ``tc_share = 0.6``:
+  ``[0.6, 0.1333, 0.1333, 0.1333]``. Softening after correcting (this package before issue 10) would leave
+  0.327 on the true class, and with K = 81 (COCO) 0.040, hardly above the uniform 1/81 = 0.012.
+* With M teachers per row (MrKD's copies) each copy is softened and corrected, then the M are averaged, so
+  the mean keeps exactly ``tc_share`` on the true class. The abstract does not say how TC treats a copy's
+  other classes; keeping their proportions (rather than flattening them) is this package's choice, so that
+  the copies' knowledge of the non-true classes survives the correction.
 """
 from typing import Optional
 
@@ -28,9 +46,11 @@ def uniform_teacher(num_rows: int, num_logits: int, device: torch.device) -> Ten
 def correct_teacher(teacher_probs: Tensor, labels: Tensor, tc_share: float) -> Tensor:
     """Teacher Correction: ``tc_share`` on the true class, ``1 - tc_share`` over the others.
 
-    The others keep their relative teacher probabilities (even split when the teacher gives them
-    nothing, and for the uniform teacher). Built as ``mix_soft_targets(labels, K, 1 - tc_share, q)``
-    with ``q`` the teacher restricted to the non-true classes and renormalised.
+    Applied to the teacher at temperature ``T`` (after :func:`soften`), so ``tc_share`` is the true class's
+    share of the distillation target itself (module text). The others keep their relative teacher
+    probabilities (even split when the teacher gives them nothing, and for the uniform teacher). Built as
+    ``mix_soft_targets(labels, K, 1 - tc_share, q)`` with ``q`` the teacher restricted to the non-true
+    classes and renormalised.
 
     Args:
         teacher_probs (Tensor): Teachers, shape (..., N, K): any number of teachers per row.
@@ -104,4 +124,4 @@ def check_tc_share(owner: str, tc_share: Optional[float], num_logits: int) -> No
     if tc_share is not None and not 1 / num_logits < tc_share <= 1:
         raise ValueError(f'{owner}(tc_share={tc_share}): with K={num_logits} classes (background included) '
                          f'the Teacher Correction share must be in (1/K, 1] = ({1 / num_logits:.4g}, 1], so that '
-                         'the true class stays the most likely one; tc_share=None turns TC off.')
+                         'the true class stays above the uniform share 1/K; tc_share=None turns TC off.')

@@ -17,10 +17,18 @@ class LsrKDLoss(TemperatureKDLoss):
             \\mathrm{KL}\\big(u^T \\,\\|\\, \\mathrm{softmax}(z/T)\\big)
 
     over all ``K = num_classes + 1`` logits (background included). Without TC the teacher is uniform,
-    ``u_c = 1/K``, at every temperature. With TC (``tc_share = s``) the teacher is first corrected on
-    probabilities, ``u_y = s`` and ``u_c = (1-s)/(K-1)`` for the other classes (for a negative RoI ``y``
-    is background), then softened as ``u^T ∝ u^{1/T}``, which keeps the true class the most likely
-    but flattens it towards uniform as ``T`` grows (``s`` is the share at ``T = 1``).
+    ``u^T_c = 1/K``, at every temperature. With TC (``tc_share = s``) the teacher at temperature ``T`` is
+    ``u^T_y = s`` and ``u^T_c = (1-s)/(K-1)`` for the other classes (for a negative RoI ``y`` is
+    background): ``s`` is the true class's share of the target the softened output is distilled against,
+    whatever ``T`` (the uniform teacher is softened, which leaves it uniform, then corrected; see
+    :mod:`.kd_terms` for the source and the assumption this rests on).
+
+    Loss form and defaults: the paper's equations could not be read here (:mod:`.kd_terms`), so the form and
+    defaults are this package's, not checked against the paper. The form is ``CE + λ·KD``; a convex mix
+    ``(1-α)·CE + α·KD`` is the same loss with ``kd_weight = α/(1-α)`` and ``loss_weight = 1-α``. At ``T = 1``
+    without TC, ``kd_weight = ε/(1-ε)`` and ``loss_weight = 1-ε`` give label smoothing with ``ε`` exactly
+    (minus the constant ``ε·ln K``), so the default ``λ = 0.1`` is label smoothing of ``ε ≈ 0.09`` at
+    ``T = 1``; ``T = 4`` is the usual KD temperature. ``tc_share`` has no default (TC off).
     Reduction: see :class:`TemperatureKDLoss`.
 
     Args:

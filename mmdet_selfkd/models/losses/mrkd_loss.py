@@ -12,16 +12,22 @@ class MrKDLoss(ProvidedTeacherKDLoss):
 
     .. math::
         \\mathcal{L}_i = \\mathrm{CE}(z_i, y_i) + \\lambda\\, m\\, T^2\\,
-            \\mathrm{KL}\\Big(\\tfrac{1}{M}\\sum_{k=1}^{M} \\mathrm{TC}\\big(\\mathrm{softmax}(z^{(k)}_i)\\big)^T
+            \\mathrm{KL}\\Big(\\tfrac{1}{M}\\sum_{k=1}^{M} \\mathrm{TC}\\big(\\mathrm{softmax}(z^{(k)}_i/T)\\big)
             \\,\\Big\\|\\, \\mathrm{softmax}(z_i/T)\\Big)
 
     over all ``K = num_classes + 1`` logits and every sampled RoI (negatives included), where
-    ``z^{(k)}_i`` are the logits of the ``M`` stored copies of the model for the same RoI and
-    ``p^T ∝ p^{1/T}`` (so without TC each term is ``softmax(z^{(k)}_i / T)``). TC (``tc_share = s``)
-    sets each copy's true-class probability to ``s`` and rescales its other classes to ``1 - s``,
-    before softening. ``m = 0`` until the first copy is taken. The copies live in
+    ``z^{(k)}_i`` are the logits of the ``M`` stored copies of the model for the same RoI. TC
+    (``tc_share = s``) acts on each copy's **softened** prediction: the true class gets exactly ``s`` and
+    the other classes are rescaled to share ``1 - s`` in their softened proportions; the ``M`` corrected
+    copies are then averaged, so the teacher also holds exactly ``s`` on the true class (source and
+    assumptions: :mod:`.kd_terms`). The KL to the mean of the copies has the same gradient as the mean of
+    the ``M`` KLs, so averaging the teachers or the losses trains the same.
+    ``m = 0`` until the first copy is taken. The copies live in
     :class:`~mmdet_selfkd.memory.copy_ring_teacher.CopyRingTeacher`, owned by
     :class:`~mmdet_selfkd.engine.hooks.MrKDHook` (ring size and refresh interval are its settings).
+    Defaults (``T = 4``, ``λ = 1``, no TC) are this package's, not checked against the paper, whose body
+    could not be read here; a convex mix ``(1-α)·CE + α·KD`` is ``kd_weight = α/(1-α)``,
+    ``loss_weight = 1-α``.
     Reduction: see :class:`~.temperature_kd_loss.TemperatureKDLoss`.
 
     Args:
