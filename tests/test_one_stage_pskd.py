@@ -192,12 +192,12 @@ def test_memory_holds_the_mean_sigmoid_of_each_gts_anchors_and_teaches_it(retina
         means = {}
         for gt in assigned[assigned >= 0].unique().tolist():
             means[gt] = probs[assigned == gt].mean(0)
-            row = stored[stored[:, 4].long() == gt_instances[image].labels[gt]]  # rows: box, label, scores, classes
-            match = [r for r in row if torch.allclose(r[:4].float(), _original(gt_instances[image].bboxes[gt], meta),
-                                                      atol=0.5)]
+            rows = stored.select(stored.labels == gt_instances[image].labels[gt])  # box + scores, label + classes
+            match = [i for i, box in enumerate(rows.boxes)
+                     if torch.allclose(box, _original(gt_instances[image].bboxes[gt], meta), atol=0.5)]
             assert len(match) == 1
-            scores = torch.zeros(NUM_CLASSES).scatter_(0, match[0][5 + NUM_CLASSES:].long(),
-                                                       match[0][5:5 + NUM_CLASSES].float())
+            scores = torch.zeros(NUM_CLASSES).scatter_(0, rows.ids[match[0], 1:].long(),
+                                                       rows.values[match[0], 4:].float())
             assert torch.allclose(scores, means[gt], atol=1e-3)  # fp16 storage
         expected_means.append((assigned, means))
 
@@ -237,7 +237,7 @@ def test_retinanet_two_pass_run_and_plain_checkpoint(shapes_root, tmp_path):
     run_tool(['tools/train.py', RETINA_PSKD_CFG, '--work-dir', str(tmp_path), *options])
     scalars = read_scalars(str(tmp_path))
     alpha, coverage = by_epoch(scalars, 'pskd_alpha'), by_epoch(scalars, 'pskd_coverage')
-    assert set(alpha[1]) == {0.0} and alpha[2] == pytest.approx([0.4] * len(alpha[2]))
+    assert set(alpha[1]) == {0.0} and alpha[2] == pytest.approx([0.8] * len(alpha[2]))  # T = 2: the last pass at alpha_T
     assert set(coverage[1]) == {0.0} and min(coverage[2]) > 0
     assert min(by_epoch(scalars, 'pskd_teacher_conf')[2]) > 0
     ckpt = load_local_checkpoint(str(tmp_path / 'epoch_2.pth'))

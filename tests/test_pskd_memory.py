@@ -69,6 +69,10 @@ def real(shapes_root):
     return model, dataset, batch, data_batch
 
 
+def same_rows(a, b) -> bool:
+    return torch.equal(a.values, b.values) and torch.equal(a.ids, b.ids)
+
+
 def random_probs(n, seed=0):
     gen = torch.Generator().manual_seed(seed)
     return torch.rand(n, NUM_LOGITS, generator=gen).softmax(1)
@@ -153,19 +157,21 @@ def test_to_original_coords_vertical_and_diagonal_flips():
 def test_snapshot_scores_with_the_weights_of_the_previous_pass(real):
     model, _, batch, data_batch = real
     teacher = SnapshotTeacher(NUM_LOGITS)
-    teacher.set_batch(data_batch)
     assert not teacher.teach(batch)[1].any()  # first pass: no snapshot yet
+    # the student's preprocessed inputs, as a random batch augmentation left them: the teacher must use
+    # these, not run the data preprocessor on the raw batch again
+    inputs = model.data_preprocessor(data_batch, True)['inputs'] * 0.5
     with torch.no_grad():
         model.eval()
-        inputs = model.data_preprocessor(data_batch, True)['inputs']
         expected = model.roi_head._bbox_forward(model.extract_feat(inputs), batch.rois)['cls_score'].softmax(1)
         model.train()
     teacher.end_pass(model)
     with torch.no_grad():  # the live model moves on; the snapshot must not
         model.roi_head.bbox_head.fc_cls.weight.add_(1.0)
-    teacher.set_batch(data_batch)
+        model.extract_feat(inputs)  # the student's forward of this iteration
     probs, has = teacher.teach(batch)
     assert has.all() and torch.allclose(probs, expected, atol=1e-5)
+    assert not teacher.snapshot.training  # eval mode: running BN statistics, batch-independent
     assert not any(k.startswith('snapshot') for k in model.state_dict())  # no leak into the model
     model.roi_head.bbox_head.fc_cls.weight.data.sub_(1.0)
 
@@ -179,23 +185,23 @@ def test_memory_state_round_trip_and_mismatch_errors(real):
     memory.record(first_two, random_probs(sum(img.num_rois for img in batch.images[:2]), seed=3))
     memory.sync()
     assert {k[2] for k in memory.cur_preds} == {img.key for img in batch.images[:2]}
-    assert {k[2] for k in memory.prev_preds} == {img.key for img in batch.images[2:]}
+    # teachers are kept after they teach: a second draw in this pass is taught by the same entry
+    assert {k[2] for k in memory.prev_preds} == {img.key for img in batch.images}
     state = memory.state_dict()
     restored = IoUMemory(NUM_LOGITS)
     restored.load_state_dict(state)
     assert restored.prev_preds.keys() == memory.prev_preds.keys()
-    assert all(torch.equal(restored.prev_preds[k], memory.prev_preds[k]) for k in memory.prev_preds)
-    assert all(torch.equal(restored.cur_preds[k], memory.cur_preds[k]) for k in memory.cur_preds)
+    assert all(same_rows(restored.prev_preds[k], memory.prev_preds[k]) for k in memory.prev_preds)
+    assert all(same_rows(restored.cur_preds[k], memory.cur_preds[k]) for k in memory.cur_preds)
     with pytest.raises(ValueError, match='num_classes=4 .* num_classes=9'):
         IoUMemory(9).load_state_dict(state)
     with pytest.raises(ValueError, match="strategy='iou' .* strategy='gt'"):
         GTMemory(NUM_LOGITS).load_state_dict(state)
 
 
-def test_memory_size_fits_coco_budget(real):
-    """Bytes per image of the iou strategy, extrapolated to COCO train2017 (118k images), stay < 0.5 GB
-    even with the 128 positives per image an mmdet sampler allows at most (512 RoIs x 0.25): the two
-    buffers together hold one entry per image (a taught image leaves prev_preds)."""
+def test_memory_byte_count_and_bound(real):
+    """The running byte count is exact, and the two buffers hold at most two entries per image: its
+    latest finished-pass prediction (prev_preds) and the current pass's (cur_preds)."""
     _, _, batch, _ = real
     memory = IoUMemory(NUM_LOGITS + 77)  # 80 COCO classes + background
     probs = torch.rand(batch.rois.size(0), NUM_LOGITS + 77).softmax(1)
@@ -203,18 +209,18 @@ def test_memory_size_fits_coco_budget(real):
     memory.end_pass()
     memory.record(batch, probs)
     memory.sync()
-    assert not memory.prev_preds  # every image of the pass left prev_preds when it was recorded
-    per_proposal = 2 * (4 + 1 + 2 * memory.topk)  # fp16 row
-    rows = sum(v.size(0) for v in memory.cur_preds.values())
-    assert memory.nbytes() == rows * per_proposal
-    assert memory.nbytes() == sum(v.numel() * v.element_size() for v in memory.cur_preds.values())
-    memory.end_pass()  # moving the pass into prev_preds keeps the count
-    assert memory.nbytes() == sum(v.numel() * v.element_size() for v in memory.prev_preds.values())
+    keys = {img.key for img in batch.images}
+    assert {k[2] for k in memory.prev_preds} == keys == {k[2] for k in memory.cur_preds}
+    # a row: 4 fp16 box coordinates + topk fp16 probabilities, and the label + topk classes as int16
+    per_row = 2 * (4 + memory.topk) + 2 * (1 + memory.topk)
+    rows = sum(v.values.size(0) for buf in (memory.prev_preds, memory.cur_preds) for v in buf.values())
+    assert memory.nbytes() == rows * per_row
+    memory.end_pass()  # the pass replaces the older entries of the same images
+    assert memory.nbytes() == sum(v.nbytes() for v in memory.prev_preds.values()) and not memory.cur_preds
+    assert len(memory.prev_preds) == 2 * len(keys)  # one 'gt' and one 'proposal' entry an image
     restored = IoUMemory(NUM_LOGITS + 77)
     restored.load_state_dict(memory.state_dict())
     assert restored.nbytes() == memory.nbytes()
-    worst_case_coco = 118_287 * (128 + 7) * per_proposal  # 128 positives + ~7 GTs an image
-    assert worst_case_coco < 0.5 * 2**30
 
 
 @pytest.mark.parametrize('kwargs,match', [
@@ -291,3 +297,30 @@ def test_cascade_distils_every_stage(tmp_path):
         memory.end_pass()
     assert {stage for stage, _, _ in memory.prev_preds} == {0, 1, 2}
     assert all(loss.last_stats['coverage'] > 0 for loss in losses)
+
+
+def test_iou_memory_matches_only_stored_proposals_of_the_same_label():
+    from mmdet_selfkd.memory.roi_batch import ImageRoIs
+    # two overlapping GTs of different classes (labels 0 and 2); a proposal of each, almost the same box
+    gt_boxes = torch.tensor([[10., 10., 50., 50.], [12., 10., 52., 50.]])
+    img = ImageRoIs(key='a.jpg', gt_boxes=gt_boxes, gt_labels=torch.tensor([0, 2]),
+                    pos_boxes=torch.tensor([[10., 10., 50., 50.], [12., 10., 52., 50.]]),
+                    pos_gt_inds=torch.tensor([0, 1]), num_neg=0)
+    batch = RoIBatch(0, [img])
+    probs = torch.tensor([[0.7, 0.1, 0.1, 0.1], [0.1, 0.1, 0.7, 0.1]])
+    memory = IoUMemory(NUM_LOGITS, topk=NUM_LOGITS, iou_thr=0.5, fallback='onehot')
+    memory.record(batch, probs)
+    memory.end_pass()
+    # next pass: a class-2 positive exactly at the stored class-0 proposal's box (IoU 1.0), IoU 0.905 with
+    # the stored class-2 one (intersection 38 x 40 = 1520, union 1600 + 1600 - 1520 = 1680)
+    moved = ImageRoIs(key='a.jpg', gt_boxes=gt_boxes, gt_labels=torch.tensor([0, 2]),
+                      pos_boxes=torch.tensor([[10., 10., 50., 50.]]), pos_gt_inds=torch.tensor([1]), num_neg=0)
+    teacher, has = memory.teach(RoIBatch(0, [moved]))
+    assert has.tolist() == [True]
+    assert torch.allclose(teacher[0], probs[1], atol=1e-3)  # its own class's proposal, not the better-IoU one
+    # a stored proposal of another class alone never teaches
+    only_other = IoUMemory(NUM_LOGITS, topk=NUM_LOGITS, iou_thr=0.5, fallback='onehot')
+    only_other.record(RoIBatch(0, [replace(img, pos_boxes=img.pos_boxes[:1], pos_gt_inds=img.pos_gt_inds[:1])]),
+                      probs[:1])
+    only_other.end_pass()
+    assert not only_other.teach(RoIBatch(0, [moved]))[1].any()

@@ -77,20 +77,52 @@ def test_topk_encoding_by_hand():
     # keeps 0.5 and 0.3; the other 0.2 spread evenly over the 3 remaining classes
     decoded = decode_topk(rows, 5)
     assert torch.allclose(decoded, torch.tensor([[0.5, 0.3, 0.2 / 3, 0.2 / 3, 0.2 / 3]]), atol=1e-3)
-    assert rows.dtype == torch.float16 and rows.shape == (1, 4 + 1 + 2 + 2)
+    assert rows.values.dtype == torch.float16 and rows.values.shape == (1, 4 + 2)
+    assert rows.ids.tolist() == [[1, 0, 1]]  # label, then the classes of the kept probabilities
+
+
+def test_class_ids_are_exact_beyond_fp16():
+    # a V3Det-size head: 13,204 classes + background; fp16 holds integers exactly only up to 2048
+    num_logits, label, top = 13_205, 13_203, 4_097
+    assert torch.tensor(float(top)).half().long().item() != top  # what an fp16 id would have stored
+    probs = torch.full((1, num_logits), 0.1 / (num_logits - 2))
+    probs[0, top], probs[0, label] = 0.6, 0.3
+    rows = encode_topk(torch.tensor([[1., 2., 3., 4.]]), torch.tensor([label]), probs, topk=2)
+    assert rows.labels.tolist() == [label] and rows.ids[0, 1:].tolist() == [top, label]
+    decoded = decode_topk(rows, num_logits)
+    assert decoded[0, top].item() == pytest.approx(0.6, abs=1e-3)
+    assert decoded[0, label].item() == pytest.approx(0.3, abs=1e-3)
+    wide = encode_topk(torch.zeros(1, 4), torch.tensor([70_000]), torch.rand(1, 70_001), 1)  # beyond int16
+    assert wide.ids.dtype == torch.int32 and wide.labels.tolist() == [70_000]
+
+
+def test_checkpoint_entries_of_the_one_tensor_format_load_exactly():
+    from mmdet_selfkd.memory import GTMemory
+    # mmdet_selfkd 0.1 stored [box, label, p_1..p_k, c_1..c_k] as one fp16 tensor per entry
+    old = torch.tensor([[1., 2., 3., 4., 2., 0.7, 0.2, 2., 0.]]).half()
+    state = dict(strategy='gt', num_classes=4, topk=2,
+                 prev_preds=dict(stages=[0], kinds=['gt'], keys=['a.jpg'], rows=[old]),
+                 cur_preds=dict(stages=[], kinds=[], keys=[], rows=[]))
+    memory = GTMemory(4, topk=2)
+    memory.load_state_dict(state)
+    entry = memory.prev_preds[(0, 'gt', 'a.jpg')]
+    assert entry.boxes.tolist() == [[1., 2., 3., 4.]] and entry.ids.tolist() == [[2, 2, 0]]
+    assert torch.allclose(decode_topk(entry, 4), torch.tensor([[0.2, 0.05, 0.7, 0.05]]), atol=1e-3)
+    assert memory.nbytes() == entry.nbytes()
 
 
 def test_alpha_schedule_epoch_loop():
     schedule = AlphaSchedule(alpha_T=0.8, total_passes=4, iters_per_pass=10, passes_per_epoch=1, iters_per_epoch=10)
     assert [schedule.pass_index(i) for i in (0, 9, 10, 39)] == [0, 0, 1, 3]
-    assert [schedule.alpha(i) for i in (0, 9, 10, 25, 39)] == pytest.approx([0, 0, 0.2, 0.4, 0.6])
+    # the reference's alpha_T * (epoch + 1) / T: one-hot (no memory), 0.4, 0.6, 0.8 at the last pass
+    assert [schedule.alpha(i) for i in (0, 9, 10, 25, 39)] == pytest.approx([0, 0, 0.4, 0.6, 0.8])
 
 
 def test_alpha_schedule_repeat_dataset_counts_passes_not_epochs():
     # RepeatDataset(times=3): an epoch of 30 iterations is 3 passes of 10; 2 epochs -> T = 6
     schedule = AlphaSchedule(alpha_T=0.6, total_passes=6, iters_per_pass=10, passes_per_epoch=3, iters_per_epoch=30)
     assert [schedule.pass_index(i) for i in (0, 10, 29, 30, 59)] == [0, 1, 2, 3, 5]
-    assert schedule.alpha(10) == pytest.approx(0.1) and schedule.alpha(59) == pytest.approx(0.5)
+    assert schedule.alpha(10) == pytest.approx(0.6 * 2 / 6) and schedule.alpha(59) == pytest.approx(0.6)
     # an uneven last batch (31 iterations per epoch) never moves a pass across the epoch boundary
     uneven = AlphaSchedule(alpha_T=0.6, total_passes=6, iters_per_pass=31 / 3, passes_per_epoch=3, iters_per_epoch=31)
     assert [uneven.pass_index(i) for i in (30, 31, 61, 62)] == [2, 3, 5, 6]
@@ -101,7 +133,9 @@ def test_alpha_schedule_iteration_loop_and_per_iteration_ramp():
     assert [schedule.pass_index(i) for i in (12, 13, 51)] == [0, 1, 3]
     ramp = AlphaSchedule(alpha_T=0.8, total_passes=4, iters_per_pass=13, by_iter=True)
     assert ramp.alpha(12) == 0.0  # first pass: no memory yet
-    assert ramp.alpha(26) == pytest.approx(0.4) and ramp.alpha(32.5) == pytest.approx(0.8 * 2.5 / 4)
+    # equal to the per-pass value at the start of a pass, linear in between, alpha_T in the last pass
+    assert [ramp.alpha(i) for i in (13, 26, 39, 51)] == pytest.approx([schedule.alpha(i) for i in (13, 26, 39, 51)])
+    assert ramp.alpha(32.5) == pytest.approx(0.8 * 3.5 / 4) and ramp.alpha(45.5) == pytest.approx(0.8)
 
 
 def _runner(shapes_root, tmp_path, **options):
@@ -128,4 +162,4 @@ def test_schedule_from_real_runners(shapes_root, tmp_path):
     cfg.work_dir = str(tmp_path / 'iter')
     schedule = AlphaSchedule.from_runner(Runner.from_cfg(cfg), alpha_T=0.8)
     assert (schedule.total_passes, schedule.iters_per_pass) == (5, 4)
-    assert schedule.alpha(8) == pytest.approx(0.8 * 2 / 5)
+    assert schedule.alpha(8) == pytest.approx(0.8 * 3 / 5) and schedule.alpha(19) == pytest.approx(0.8)

@@ -28,8 +28,8 @@ def test_two_pass_run_has_soft_targets_in_second_pass(shapes_root, tmp_path, str
     scalars = read_scalars(str(tmp_path))
     alpha, coverage = by_epoch(scalars, 'pskd_alpha'), by_epoch(scalars, 'pskd_coverage')
     conf = by_epoch(scalars, 'pskd_teacher_conf')
-    # T = 2 passes: alpha_0 = 0 (one-hot), alpha_1 = 0.8 * 1 / 2
-    assert set(alpha[1]) == {0.0} and alpha[2] == pytest.approx([0.4] * len(alpha[2]))
+    # T = 2 passes: alpha_0 = 0 (one-hot), alpha_1 = 0.8 * (1 + 1) / 2 = alpha_T (the last pass)
+    assert set(alpha[1]) == {0.0} and alpha[2] == pytest.approx([0.8] * len(alpha[2]))
     assert set(coverage[1]) == {0.0}  # no teacher before a pass has been recorded
     assert min(coverage[2]) > 0 and min(conf[2]) > 0
     if strategy == 'snapshot':
@@ -73,7 +73,7 @@ def test_resume_gives_exactly_the_uninterrupted_memory(shapes_root, tmp_path):
     proc = train(PSKD_CFG, tmp_path, pskd_options(shapes_root, **{'train_cfg.max_epochs': 3}), '--resume')
     assert 'resumed epoch: 2' in proc.stdout + proc.stderr
     alpha = by_epoch(read_scalars(str(tmp_path)), 'pskd_alpha')
-    assert alpha[3] == pytest.approx([0.8 * 2 / 3] * len(alpha[3]))
+    assert alpha[3] == pytest.approx([0.8 * 3 / 3] * len(alpha[3]))
     coverage = by_epoch(read_scalars(str(tmp_path)), 'pskd_coverage')
     assert min(coverage[3]) > 0  # taught from the restored memory right away
 

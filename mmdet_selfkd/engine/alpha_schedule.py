@@ -1,10 +1,17 @@
-"""Where alpha is scheduled: ``alpha_t = alpha_T * t / T``, with ``t`` counting passes over the data.
+"""Where alpha is scheduled: ``alpha_t = alpha_T * (t + 1) / T``, ``t`` the 0-based pass over the data.
+
+This is the reference PS-KD code's schedule (lgcnsai/PS-KD-Pytorch ``main.py``:
+``alpha_t = alpha_T * ((epoch + 1) / total_epochs)``): the last pass (``t = T - 1``) trains at ``alpha_T``,
+as the paper says. The first pass (``t = 0``) has no past prediction to learn from, so its targets are
+one-hot whatever alpha is; for ``T = 4`` and ``alpha_T = 0.8`` the passes train at one-hot, 0.4, 0.6, 0.8.
 
 A pass is one sweep over the underlying images. With ``RepeatDataset(times=r)`` one runner epoch is
 ``r`` passes; in an iteration-based loop a pass is ``ceil(len(dataset) / (batch_size * world_size))``
 iterations. PS-KD (Kim et al., ICCV 2021) updates alpha once per pass (``by_iter=False``);
-``by_iter=True`` ramps it every iteration along the same line (still 0 during the first pass, which
-has no memory to learn from).
+``by_iter=True`` ramps it every iteration along the same line, with ``t`` the fractional number of
+passes done: it equals the per-pass value at the start of every pass from the second on, rises
+linearly in between and stays at ``alpha_T`` through the last pass (0 during the first pass, which has
+no memory to learn from).
 """
 import math
 from dataclasses import dataclass
@@ -73,8 +80,8 @@ class AlphaSchedule:
         return int(self.progress(global_iter))
 
     def alpha(self, global_iter: int) -> float:
-        """``alpha_t = alpha_T * t / T``; ``t`` fractional when ``by_iter``; 0 in the first pass."""
+        """``alpha_t = alpha_T * (t + 1) / T``; ``t`` fractional when ``by_iter``; 0 in the first pass."""
         t = self.progress(global_iter) if self.by_iter else self.pass_index(global_iter)
         if t < 1:
             return 0.0
-        return self.alpha_T * min(t / self.total_passes, 1.0)
+        return self.alpha_T * min((t + 1) / self.total_passes, 1.0)

@@ -1,7 +1,8 @@
 """Prediction memories: which past prediction teaches which proposal."""
-from .prediction_memory import GTMemory, IoUMemory, PredictionMemory, decode_topk, encode_topk
+from .prediction_memory import GTMemory, IoUMemory, PredictionMemory
 from .roi_batch import RoIBatch, image_key, to_original_coords
 from .snapshot_teacher import SnapshotTeacher
+from .topk_rows import TopKRows, decode_topk, encode_topk
 
 MEMORY_STRATEGIES = {'gt': GTMemory, 'iou': IoUMemory, 'snapshot': SnapshotTeacher}
 
@@ -17,5 +18,5 @@ def build_memory(num_classes: int, strategy: str = 'gt', **kwargs):
         raise ValueError(f'PSKDHook(memory=dict(strategy={strategy!r}, ...)): {err}') from err
 
 
-__all__ = ['GTMemory', 'IoUMemory', 'PredictionMemory', 'SnapshotTeacher', 'RoIBatch', 'build_memory',
+__all__ = ['GTMemory', 'IoUMemory', 'PredictionMemory', 'SnapshotTeacher', 'RoIBatch', 'TopKRows', 'build_memory',
            'decode_topk', 'encode_topk', 'image_key', 'to_original_coords', 'MEMORY_STRATEGIES']

@@ -36,11 +36,6 @@ class CopyRingTeacher(TeacherProvider):
         self.interval = interval
         self.slots: List[SnapshotTeacher] = [SnapshotTeacher(num_logits) for _ in range(num_copies)]
 
-    def set_batch(self, data_batch: dict) -> None:
-        """Remember the iteration's raw batch; each copy computes its features on first use."""
-        for slot in self.slots:
-            slot.set_batch(data_batch)
-
     def slot_to_refresh(self, iteration: int) -> Optional[int]:
         """The slot overwritten after the 0-based ``iteration``, None if no refresh is due."""
         done = iteration + 1

@@ -1,17 +1,25 @@
 """Where past predictions are stored: the per-image memories behind the ``gt`` and ``iou`` strategies.
 
-Both keep two buffers: ``prev_preds`` (what the model predicted during the last finished pass: the
-teacher ``p_{t-1}``) and ``cur_preds`` (what it predicts now, written from the same forward pass that
-trains). Like the reference PS-KD code, predictions are all-gathered across ranks every iteration
-(:meth:`sync`: a few kB per image), so every rank holds the same memory at all times, teaches from every
-rank's predictions, and rank 0's checkpoint holds all of it. Once an image has been taught its
-``prev_preds`` entry is dropped, so the two buffers together hold one pass worth of predictions;
-:meth:`end_pass` moves ``cur_preds`` into ``prev_preds``. (An image drawn twice in one pass, as a
-shuffled ``RepeatDataset`` can do, gets no teacher the second time.)
+Both keep two buffers: ``prev_preds``, the teachers (per image, its latest prediction from a finished
+pass) and ``cur_preds`` (what the model predicts in the current pass, written from the same forward pass
+that trains). :meth:`end_pass` moves ``cur_preds`` into ``prev_preds``, replacing the older entries.
 
-Each image's entry is one fp16 tensor of rows ``[x1, y1, x2, y2, label, p_1..p_k, c_1..c_k]``: a box in
-original-image pixels, its label and its top-k class probabilities ``p`` with their classes ``c``.
-:func:`decode_topk` spreads the remaining mass ``1 - sum(p)`` evenly over the other classes.
+**Which prediction teaches a draw.** An image drawn in pass ``t`` is taught by its latest prediction
+recorded in a pass before ``t``: the one of pass ``t - 1`` when it was drawn then, as in the reference
+PS-KD code where every sample is drawn once per epoch. Under a shuffled ``RepeatDataset`` an image can be
+drawn 0, 1 or more times in a pass: every draw of pass ``t`` is taught by that same prediction (a second
+draw is not taught by the first draw of the same pass), and an image not drawn in pass ``t - 1`` is
+taught by its prediction of the last pass that drew it. Entries are never dropped when they teach, so
+every drawn image that has ever been recorded gets a teacher.
+
+**Memory bound.** At most two entries per image: one in ``prev_preds`` (every image recorded so far) and
+one in ``cur_preds`` (every image recorded in the current pass). ``benchmarks/pskd_memory_size.py`` fills
+the real memories at COCO train2017 scale and prints their size.
+
+Like the reference PS-KD code, predictions are all-gathered across ranks every iteration (:meth:`sync`:
+a few kB per image), so every rank holds the same memory at all times, teaches from every rank's
+predictions, and rank 0's checkpoint holds all of it. Rows are stored as :class:`~.topk_rows.TopKRows`
+(boxes in original-image pixels, exact integer class ids, fp16 top-k probabilities).
 """
 from typing import Dict, Tuple
 
@@ -21,24 +29,9 @@ from mmengine.dist import all_gather_object, get_world_size
 from torch import Tensor
 
 from .roi_batch import ImageRoIs, RoIBatch
+from .topk_rows import TopKRows, decode_topk, encode_topk, from_packed_fp16
 
 MemoryKey = Tuple[int, str, str]  # (RoI-head stage, 'gt' or 'proposal' rows, image key)
-BOX_COLS, LABEL_COL = slice(0, 4), 4
-
-
-def encode_topk(boxes: Tensor, labels: Tensor, probs: Tensor, topk: int) -> Tensor:
-    """Pack boxes, labels and the top-k of each probability row into one fp16 tensor."""
-    top_probs, top_classes = probs.float().topk(min(topk, probs.size(1)), dim=1)
-    return torch.cat([boxes.float(), labels.float()[:, None], top_probs, top_classes.float()], 1).half()
-
-
-def decode_topk(rows: Tensor, num_classes: int) -> Tensor:
-    """Rebuild full (R, num_classes) distributions from :func:`encode_topk` rows."""
-    k = (rows.size(1) - 5) // 2
-    top_probs, top_classes = rows[:, 5:5 + k].float(), rows[:, 5 + k:].long()
-    rest = (1 - top_probs.sum(1, keepdim=True)).clamp(min=0) / max(num_classes - k, 1)
-    probs = rest.expand(rows.size(0), num_classes).clone()
-    return probs.scatter_(1, top_classes, top_probs)
 
 
 class PredictionMemory:
@@ -55,10 +48,10 @@ class PredictionMemory:
             raise ValueError(f'PSKDHook(memory=dict(topk={topk})): topk must be >= 1.')
         self.num_classes = num_classes
         self.topk = topk
-        self.prev_preds: Dict[MemoryKey, Tensor] = {}
-        self.cur_preds: Dict[MemoryKey, Tensor] = {}
+        self.prev_preds: Dict[MemoryKey, TopKRows] = {}
+        self.cur_preds: Dict[MemoryKey, TopKRows] = {}
         self._nbytes = 0  # of both buffers, kept up to date: nbytes() is logged every iteration
-        self.pending: Dict[Tuple[int, str], Dict[str, Tensor]] = {}  # recorded, not yet synced
+        self.pending: Dict[Tuple[int, str], Dict[str, TopKRows]] = {}  # recorded, not yet synced
 
     # --- the two calls an RoI head makes every forward -------------------------------------------
     def teach(self, batch: RoIBatch) -> Tuple[Tensor, Tensor]:
@@ -84,8 +77,6 @@ class PredictionMemory:
         gathered = [self.pending] if get_world_size() == 1 else all_gather_object(self.pending)
         for pending in gathered:
             for (stage, key), rows_by_kind in pending.items():
-                for kind in ('gt', 'proposal'):  # p_{t-1} of this image has taught: free it
-                    self._nbytes -= _size(self.prev_preds.pop((stage, kind, key), None))
                 for kind, rows in rows_by_kind.items():
                     self._nbytes += _size(rows) - _size(self.cur_preds.get((stage, kind, key)))
                     self.cur_preds[(stage, kind, key)] = rows
@@ -102,7 +93,7 @@ class PredictionMemory:
     def _teach_image(self, stage: int, img: ImageRoIs) -> Tuple[Tensor, Tensor]:
         raise NotImplementedError
 
-    def _encode_image(self, img: ImageRoIs, probs: Tensor) -> Dict[str, Tensor]:
+    def _encode_image(self, img: ImageRoIs, probs: Tensor) -> Dict[str, TopKRows]:
         """Rows to store for one image, by kind ('gt', 'proposal')."""
         raise NotImplementedError
 
@@ -114,10 +105,8 @@ class PredictionMemory:
         entry = self.prev_preds.get((stage, 'gt', img.key))
         if entry is None or img.gt_boxes.size(0) == 0:
             return self._no_teacher(img.gt_boxes.size(0))
-        ious = bbox_overlaps(img.gt_boxes, entry[:, BOX_COLS].float())
-        same_label = img.gt_labels[:, None] == entry[None, :, LABEL_COL].long()
-        best_iou, best = ious.masked_fill(~same_label, -1).max(1)
-        return decode_topk(entry[best], self.num_classes), best_iou >= match_iou
+        best_iou, best = best_same_label_match(img.gt_boxes, img.gt_labels, entry)
+        return decode_topk(entry.select(best), self.num_classes), best_iou >= match_iou
 
     # --- state ------------------------------------------------------------------------------------
     def nbytes(self) -> int:
@@ -143,19 +132,30 @@ class PredictionMemory:
         self._nbytes = sum(_size(rows) for buf in (self.prev_preds, self.cur_preds) for rows in buf.values())
 
 
-def _size(rows) -> int:
+def best_same_label_match(boxes: Tensor, labels: Tensor, stored: TopKRows) -> Tuple[Tensor, Tensor]:
+    """For each box, its best-IoU stored row among those of the same label: ``(iou, index)``, both (N,);
+    ``iou`` is -1 where no stored row has the box's label."""
+    ious = bbox_overlaps(boxes, stored.boxes)
+    same_label = labels.long()[:, None] == stored.labels[None, :]
+    return ious.masked_fill(~same_label, -1).max(1)
+
+
+def _size(rows: TopKRows) -> int:
     """Bytes of a stored entry (0 for none)."""
-    return 0 if rows is None else rows.numel() * rows.element_size()
+    return 0 if rows is None else rows.nbytes()
 
 
-def _to_lists(preds: Dict[MemoryKey, Tensor]) -> dict:
+def _to_lists(preds: Dict[MemoryKey, TopKRows]) -> dict:
     # plain lists and tensors: loadable by torch.load(weights_only=True)
     return dict(stages=[k[0] for k in preds], kinds=[k[1] for k in preds], keys=[k[2] for k in preds],
-                rows=list(preds.values()))
+                values=[rows.values for rows in preds.values()], ids=[rows.ids for rows in preds.values()])
 
 
-def _from_lists(state: dict) -> Dict[MemoryKey, Tensor]:
-    return dict(zip(zip(state['stages'], state['kinds'], state['keys']), state['rows']))
+def _from_lists(state: dict) -> Dict[MemoryKey, TopKRows]:
+    keys = zip(state['stages'], state['kinds'], state['keys'])
+    if 'rows' in state:  # a checkpoint of mmdet_selfkd 0.1: one fp16 tensor per entry
+        return {key: from_packed_fp16(rows) for key, rows in zip(keys, state['rows'])}
+    return {key: TopKRows(values, ids) for key, values, ids in zip(keys, state['values'], state['ids'])}
 
 
 class GTMemory(PredictionMemory):
@@ -180,7 +180,7 @@ class GTMemory(PredictionMemory):
             has[:num_pos] = gt_has[img.pos_gt_inds]
         return probs, has
 
-    def _encode_image(self, img: ImageRoIs, probs: Tensor) -> Dict[str, Tensor]:
+    def _encode_image(self, img: ImageRoIs, probs: Tensor) -> Dict[str, TopKRows]:
         num_pos, num_gts = img.pos_boxes.size(0), img.gt_boxes.size(0)
         if num_pos == 0:
             return {}
@@ -195,9 +195,10 @@ class IoUMemory(GTMemory):
     """``iou`` strategy: keyed by proposal.
 
     The last pass's positive proposals are stored in original-image coordinates with their own
-    predictions; a new positive proposal takes the prediction of its best-IoU stored proposal of the
-    same image when ``IoU >= iou_thr``, else the ``gt`` teacher (``fallback='gt'``) or none
-    (``fallback='onehot'``). Negatives are not stored (see :class:`GTMemory`): at 512 sampled RoIs
+    predictions and the label of the GT they were assigned to; a new positive proposal takes the
+    prediction of its best-IoU stored proposal of the same image and the same label when
+    ``IoU >= iou_thr`` (where GTs of different classes overlap, a proposal is never taught another
+    class's distribution), else the ``gt`` teacher (``fallback='gt'``) or none (``fallback='onehot'``). Negatives are not stored (see :class:`GTMemory`): at 512 sampled RoIs
     per image they would be 3/4 of the bytes, over the 0.5 GB COCO budget.
 
     Args:
@@ -224,13 +225,13 @@ class IoUMemory(GTMemory):
         num_pos = img.pos_boxes.size(0)
         if stored is None or num_pos == 0:
             return probs, has
-        best_iou, best = bbox_overlaps(img.pos_boxes, stored[:, BOX_COLS].float()).max(1)
+        best_iou, best = best_same_label_match(img.pos_boxes, img.gt_labels[img.pos_gt_inds], stored)
         matched = torch.nonzero(best_iou >= self.iou_thr).flatten()
-        probs[matched] = decode_topk(stored[best[matched]], self.num_classes)
+        probs[matched] = decode_topk(stored.select(best[matched]), self.num_classes)
         has[matched] = True
         return probs, has
 
-    def _encode_image(self, img: ImageRoIs, probs: Tensor) -> Dict[str, Tensor]:
+    def _encode_image(self, img: ImageRoIs, probs: Tensor) -> Dict[str, TopKRows]:
         num_pos = img.pos_boxes.size(0)
         if num_pos == 0:
             return {}

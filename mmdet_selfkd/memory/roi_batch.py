@@ -1,11 +1,13 @@
 """What the prediction memories see of one training batch of an RoI head: image keys, GT boxes and
 sampled proposals, mapped back to original-image coordinates so that they can be compared across
-passes whatever resize and flip the pipeline drew."""
+passes whatever geometric augmentation the pipeline drew (see :mod:`.pipeline_check` for which
+pipelines can be mapped back)."""
 from dataclasses import dataclass
 from typing import List, Optional, Sequence
 
 import torch
-from mmdet.structures.bbox import bbox_flip, get_box_tensor
+import numpy as np
+from mmdet.structures.bbox import HorizontalBoxes, bbox_flip, get_box_tensor
 from torch import Tensor
 
 
@@ -22,17 +24,29 @@ def image_key(metainfo: dict) -> str:
 
 
 def to_original_coords(boxes: Tensor, metainfo: dict) -> Tensor:
-    """Undo the train pipeline's flip and resize: boxes in the input frame -> original image frame.
+    """Undo the train pipeline's geometric transforms: boxes in the input frame -> original image frame.
+
+    With ``homography_matrix`` in the metainfo (mmdet 3.x composes it over ``Resize``, ``RandomFlip``,
+    ``RandomCrop``, the geometric ``Rotate``/``Shear``/``Translate`` transforms, ...; ``PackDetInputs``
+    passes it on when its ``meta_keys`` name it) the boxes' corners are projected with its inverse and
+    enclosed in an axis-aligned box (exact for resizes, flips, crops and translations). Without it, the
+    flip and the last ``scale_factor`` are undone: exact for a pipeline with one resize and flips only,
+    which :func:`~.pipeline_check.check_train_pipeline` makes sure of at start.
 
     Args:
         boxes (Tensor): (N, 4) xyxy boxes in the frame the model saw.
-        metainfo (dict): The sample's metainfo (``img_shape``, ``scale_factor``, ``flip``,
-            ``flip_direction``), as written by mmdet's ``Resize``/``RandomFlip``.
+        metainfo (dict): The sample's metainfo: ``homography_matrix``, or ``img_shape``, ``scale_factor``,
+            ``flip`` and ``flip_direction`` as written by mmdet's ``Resize``/``RandomFlip``.
 
     Returns:
         Tensor: (N, 4) float boxes in original-image pixels.
     """
     boxes = boxes.detach().float().cpu()
+    if metainfo.get('homography_matrix') is not None:
+        inverse = np.linalg.inv(np.asarray(metainfo['homography_matrix'], dtype=np.float64))
+        original = HorizontalBoxes(boxes)
+        original.project_(inverse)
+        return original.tensor
     if metainfo.get('flip', False):
         boxes = bbox_flip(boxes, metainfo['img_shape'], metainfo['flip_direction'])
     scale_w, scale_h = metainfo.get('scale_factor', (1.0, 1.0))

@@ -1,6 +1,24 @@
-"""``snapshot`` strategy: a frozen copy of the model from the end of the previous pass re-scores the
-current proposals, which gives the exact ``p_{t-1}`` of every sampled RoI (negatives included) at the
-cost of one extra no-grad forward of backbone, neck and RoI head per iteration."""
+"""``snapshot`` strategy: the model as it was at the end of the previous pass re-scores the current
+proposals.
+
+What it is, exactly: the weights at the end of pass ``t - 1``, run in eval mode on the current
+iteration's inputs (the student's own preprocessed batch, current augmentation included) and the
+current sampled RoIs (negatives included). It is not the reference PS-KD's ``p_{t-1}`` (the prediction
+made *during* pass ``t - 1``, on that pass's augmentation): it is the prediction of the end-of-pass model
+on what the student sees now, which for detection, where proposals change every pass, is the closest
+available teacher for every RoI.
+
+BN mode: eval (running statistics). A teacher in train mode would normalise with the statistics of the
+current batch and update the copy's running statistics on every call; in eval mode its prediction of a
+RoI does not depend on the rest of the batch, is deterministic, and is what the end-of-pass model would
+predict at test time. mmdet's detectors usually freeze the backbone's BN (``norm_eval=True``), so for
+them the two modes differ only in norm layers of the neck and heads, if any.
+
+Inputs: the student's preprocessed inputs, taken by a forward pre-hook on the student's backbone, so
+random batch augmentations of the data preprocessor (``BatchSyncRandomResize``, ...) are not drawn a
+second time and the teacher's RoIs line up with the student's. Cost: one extra no-grad forward of
+backbone, neck and RoI head per iteration.
+"""
 import copy
 from typing import Optional, Tuple
 
@@ -13,6 +31,9 @@ from .roi_batch import RoIBatch
 class SnapshotTeacher:
     """Holds the frozen model copy and scores RoI batches with it.
 
+    The model it copies references it (through the PS-KD head or a loss); copies of that model share
+    the teacher rather than duplicate it: ``copy.deepcopy`` returns the teacher itself.
+
     Args:
         num_classes (int): Logits per RoI, background included.
     """
@@ -21,12 +42,18 @@ class SnapshotTeacher:
     def __init__(self, num_classes: int) -> None:
         self.num_classes = num_classes
         self.snapshot: Optional[nn.Module] = None
-        self._data_batch: Optional[dict] = None
+        self._student_backbone: Optional[nn.Module] = None
+        self._inputs: Optional[Tensor] = None
         self._feats: Optional[Tuple[Tensor, ...]] = None
 
-    def set_batch(self, data_batch: dict) -> None:
-        """Remember the iteration's raw batch; its features are computed on first use."""
-        self._data_batch, self._feats = data_batch, None
+    def __deepcopy__(self, memo: dict) -> 'SnapshotTeacher':
+        return self
+
+    def _keep_inputs(self, module: nn.Module, args: tuple) -> None:
+        """Forward pre-hook of the student's backbone: the batch it is about to see (copies of the backbone
+        carry the hook too, and are ignored)."""
+        if module is self._student_backbone:
+            self._inputs, self._feats = args[0].detach(), None
 
     @torch.no_grad()
     def teach(self, batch: RoIBatch) -> Tuple[Tensor, Tensor]:
@@ -35,8 +62,7 @@ class SnapshotTeacher:
         if self.snapshot is None:
             return torch.zeros(num_rows, self.num_classes), torch.zeros(num_rows, dtype=torch.bool)
         if self._feats is None:
-            inputs = self.snapshot.data_preprocessor(self._data_batch, True)['inputs']
-            self._feats = self.snapshot.extract_feat(inputs)
+            self._feats = self.snapshot.extract_feat(self._inputs)
         roi_head = self.snapshot.roi_head
         if hasattr(roi_head, 'num_stages'):  # cascade heads take the stage
             bbox_results = roi_head._bbox_forward(batch.stage, self._feats, batch.rois)
@@ -52,11 +78,13 @@ class SnapshotTeacher:
         """Nothing to gather: every rank holds the same weights."""
 
     def end_pass(self, model: nn.Module) -> None:
-        """Freeze the model's current weights as the teacher of the next pass."""
+        """Freeze the model's current weights as the teacher of the next pass (the first call also starts
+        watching the model's backbone inputs)."""
         if self.snapshot is None:
-            # memo: the copy must point at this teacher, not duplicate it (the model references it)
-            self.snapshot = copy.deepcopy(model, memo={id(self): self})
+            self.snapshot = copy.deepcopy(model)
             self.snapshot.requires_grad_(False)
+            self._student_backbone = model.backbone
+            model.backbone.register_forward_pre_hook(self._keep_inputs)
         else:
             self.snapshot.load_state_dict(model.state_dict())
         self.snapshot.eval()

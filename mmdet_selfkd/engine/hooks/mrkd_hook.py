@@ -1,6 +1,4 @@
 """The MrKD hook: owns the ring of model copies, refreshes it, logs its memory and checkpoints it."""
-from typing import Optional
-
 from mmdet.registry import HOOKS
 from torch import nn
 
@@ -14,8 +12,8 @@ class MrKDHook(TeacherProviderHook):
     """Memory-replay knowledge distillation (Wang et al., arXiv 2009.05226) for two-stage detectors.
 
     ``before_train`` checks the model (``SelfKDRoIHead`` + ``MrKDLoss``) and attaches a
-    :class:`~mmdet_selfkd.memory.copy_ring_teacher.CopyRingTeacher`; ``before_train_iter`` hands it
-    the batch (each copy re-scores the batch's proposals); ``after_train_iter`` refreshes a copy after
+    :class:`~mmdet_selfkd.memory.copy_ring_teacher.CopyRingTeacher` (each copy re-scores the batch's
+    proposals, on the student's preprocessed inputs); ``after_train_iter`` refreshes a copy after
     every ``interval``-th iteration and logs ``train/mrkd_copies`` and ``train/mrkd_memory_mb``. The
     copies are not in the model's ``state_dict``; they travel in the checkpoint as
     ``checkpoint['mrkd']``, so that resume is exact. Settings of the KD term are the loss's.
@@ -47,9 +45,6 @@ class MrKDHook(TeacherProviderHook):
         super().before_train(runner)
         runner.logger.info(f'MrKD: {self.num_copies} model copies, one refreshed every {self.interval} iterations '
                            f'({len(self.provider.filled())} restored).')
-
-    def before_train_iter(self, runner, batch_idx: int, data_batch: Optional[dict] = None) -> None:
-        self.provider.set_batch(data_batch)
 
     def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
         self.provider.refresh(unwrap_model(runner), runner.iter)

@@ -1,12 +1,13 @@
 """The PS-KD hook: owns the prediction memory, counts passes, sets alpha_t, syncs and checkpoints."""
-from typing import Optional
+from typing import Optional, Sequence
 
 from mmengine.dataset import ConcatDataset, RepeatDataset
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 from mmdet.registry import HOOKS
 
-from ...memory import build_memory
+from ...memory import PredictionMemory, build_memory
+from ...memory.pipeline_check import check_train_pipeline
 from ...models.dense_heads import PSKDDenseHeadMixin
 from ...models.roi_heads import SelfKDRoIHeadMixin
 from ..alpha_schedule import AlphaSchedule
@@ -41,16 +42,21 @@ class PSKDHook(Hook):
             ``iou_thr`` and ``fallback`` (iou). See :mod:`mmdet_selfkd.memory`. The dense heads (``PSKDRetinaHead``,
             ``PSKDFCOSHead``) take ``gt`` and store every class score (sigmoid scores don't sum to 1: no ``topk``).
         by_iter (bool): Ramp alpha every iteration instead of once per pass.
+        trusted_transforms (Sequence[str]): Class names of custom train transforms that never move boxes.
+            The ``gt`` and ``iou`` memories follow boxes across passes and refuse, at start, a pipeline
+            with a transform they cannot undo (see :mod:`mmdet_selfkd.memory.pipeline_check`).
     """
     priority = 'NORMAL'
 
-    def __init__(self, alpha_T: float = 0.8, memory: Optional[dict] = None, by_iter: bool = False) -> None:
+    def __init__(self, alpha_T: float = 0.8, memory: Optional[dict] = None, by_iter: bool = False,
+                 trusted_transforms: Sequence[str] = ()) -> None:
         if not 0 <= alpha_T <= 1:
             raise ValueError(f'PSKDHook(alpha_T={alpha_T}): alpha_T must be in [0, 1] (the paper uses 0.8).')
         self.alpha_T = alpha_T
         self.memory_cfg = dict(memory or dict(strategy='gt'))
         build_memory(num_classes=2, **self.memory_cfg)  # fail on bad options at build time
         self.by_iter = by_iter
+        self.trusted_transforms = tuple(trusted_transforms)
         self.memory = None
         self.schedule: Optional[AlphaSchedule] = None
         self.open_pass = 0
@@ -62,6 +68,8 @@ class PSKDHook(Hook):
         head = self._pskd_head(model)
         self.losses = head.pskd_losses()
         self.memory = build_memory(num_classes=head.pskd_num_classes(), **self._memory_options(head))
+        if isinstance(self.memory, PredictionMemory):
+            check_train_pipeline(runner.train_dataloader.dataset, self._setting(), self.trusted_transforms)
         self.schedule = AlphaSchedule.from_runner(runner, self.alpha_T, self.by_iter)
         self.open_pass = self.schedule.pass_index(runner.iter)
         if self._restored is not None:
@@ -77,8 +85,6 @@ class PSKDHook(Hook):
         alpha = self.schedule.alpha(runner.iter)
         for loss in self.losses:
             loss.alpha_t = alpha
-        if hasattr(self.memory, 'set_batch'):
-            self.memory.set_batch(data_batch)
 
     def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
         self.memory.sync()  # all ranks store all ranks' predictions of this iteration
@@ -131,6 +137,10 @@ class PSKDHook(Hook):
     def memory_keys_outside(state: dict, dataset_keys: set) -> set:
         memory = state['memory']
         return set(memory['prev_preds']['keys'] + memory['cur_preds']['keys']) - dataset_keys
+
+    def _setting(self) -> str:
+        options = ', '.join(f'{key}={value!r}' for key, value in self.memory_cfg.items())
+        return f'PSKDHook(memory=dict({options}))'
 
     @staticmethod
     def _model(runner):
