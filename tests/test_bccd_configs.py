@@ -1,5 +1,6 @@
 """configs/bccd: each self-KD config is the BCCD base plus exactly the shapes config's method delta (RoI head
-type, RoI classification loss, custom hooks; MrKD's refresh interval is one epoch in both), and builds."""
+type, RoI classification loss, custom hooks, train batch sampler; MrKD's refresh interval is one epoch in both),
+and builds."""
 import importlib.util
 from typing import Any, Dict
 
@@ -31,14 +32,14 @@ def bccd_config(method: str) -> str:
 
 
 def method_delta(cfg, family: str) -> Dict[str, Any]:
-    """What a method changes: RoI head type, RoI classification loss and custom hooks, MrKD's interval in
-    epochs."""
+    """What a method changes: RoI head type, RoI classification loss, custom hooks (MrKD's interval in epochs)
+    and the train batch sampler (CS-KD's ClassPairBatchSampler)."""
     hooks = [dict(hook) for hook in cfg.get('custom_hooks', [])]
     for hook in hooks:
         if hook['type'] == 'MrKDHook':
             hook['interval'] /= MRKD_EPOCH_ITERS[family]
     return dict(roi_head=cfg.model.roi_head.type, loss_cls=cfg.model.roi_head.bbox_head.loss_cls.to_dict(),
-                custom_hooks=hooks)
+                custom_hooks=hooks, batch_sampler=cfg.train_dataloader.get('batch_sampler'))
 
 
 def without_delta(cfg) -> dict:
@@ -48,6 +49,7 @@ def without_delta(cfg) -> dict:
     d['model']['roi_head'].pop('type')
     d['model']['roi_head']['bbox_head'].pop('loss_cls')
     d.pop('custom_hooks', None)
+    d['train_dataloader'].pop('batch_sampler', None)
     return d
 
 

@@ -1,8 +1,13 @@
-# CS-KD for Faster R-CNN R50-FPN on VOC07+12 (4 epochs of 3 repeats, ~3.1k iterations each at 16 images per batch).
-# With 2 images per GPU most partners come from the class memory (see train/cskd_memory_pair_rate).
+# CS-KD for Faster R-CNN R50-FPN on VOC07+12 (4 epochs of 3 repeats, ~6.2k iterations each at 16 images per batch:
+# 8 drawn + 8 partners).
 _base_ = 'mmdet::pascal_voc/faster-rcnn_r50_fpn_1x_voc0712.py'
 
 custom_imports = dict(imports=['mmdet_selfkd'], allow_failed_imports=False)
 model = dict(roi_head=dict(type='SelfKDRoIHead',
                            bbox_head=dict(loss_cls=dict(type='CSKDLoss', temperature=4.0, kd_weight=1.0))))
+# In-batch pairs (the reference's PairBatchSampler): each batch holds batch_size / 2 drawn images and, for each,
+# an image sharing one of its GT classes; an epoch draws every image once, so it has twice the iterations of the
+# baseline's at the same batch_size. The class memory of earlier batches stays as the fallback for positives
+# without an in-batch partner (CSKDHook(use_memory=False) turns it off).
+train_dataloader = dict(batch_sampler=dict(type='ClassPairBatchSampler'))
 custom_hooks = [dict(type='CSKDHook')]

@@ -15,13 +15,20 @@ class ClassPairTeacher(TeacherProvider):
     """Pairs every positive RoI with a positive RoI of the same class from another image.
 
     In-batch partners are drawn uniformly among the positives of the same class whose image key
-    (``img_path``) differs. Positives without one take the class memory: the latest prediction of their
-    class seen in an earlier batch from an image other than theirs. The memory keeps, per (stage, class),
-    the two latest predictions from distinct images, which is enough to always answer that question.
-    Negatives never get a teacher. Counts of pairs found are kept until :meth:`pop_stats`.
+    (``img_path``) differs; :class:`~mmdet_selfkd.datasets.ClassPairBatchSampler` makes them the normal
+    case. With ``use_memory`` (default), positives without one take the class memory: the latest
+    prediction of their class seen in an earlier batch from an image other than theirs. The memory keeps,
+    per (stage, class), the two latest predictions from distinct images, which is enough to always answer
+    that question; it is filled whether or not it is used. Negatives never get a teacher. Counts of pairs
+    found are kept until :meth:`pop_stats`.
+
+    Args:
+        use_memory (bool): Whether positives without an in-batch partner take the class memory (True) or
+            the cross-entropy only (False, as in the reference, where every sample has a partner).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, use_memory: bool = True) -> None:
+        self.use_memory = use_memory
         self.bank: Dict[Tuple[int, int], List[BankEntry]] = {}
         self._counts = dict(positives=0, in_batch=0, from_memory=0)
 
@@ -35,7 +42,7 @@ class ClassPairTeacher(TeacherProvider):
         teacher_probs[rows[paired]] = probs[rows[partners[paired]]]
         has_teacher[rows[paired]] = True
         num_from_memory = 0
-        for i in torch.nonzero(~paired).flatten().tolist():
+        for i in (torch.nonzero(~paired).flatten().tolist() if self.use_memory else []):
             recalled = self.recall(batch.stage, int(labels[i]), keys[i])
             if recalled is not None:
                 teacher_probs[rows[i]], has_teacher[rows[i]] = recalled, True

@@ -5,8 +5,8 @@
         + \\lambda\\, m_i\\, T^2\\, \\mathrm{KL}\\big(q^T_i \\,\\|\\, \\mathrm{softmax}(z_i/T)\\big)
 
 per RoI ``i`` over all ``K = num_classes + 1`` logits (background included), with ``m_i = 1`` where the
-row has a teacher. ``q^T`` is the subclass's teacher after the optional Teacher Correction and
-softening (see :mod:`.kd_terms`); with several teachers per row (MrKD's copies) ``q^T`` is the mean of
+row has a teacher. ``q^T`` is the subclass's teacher softened at ``T``, then the optional Teacher
+Correction applied (see :mod:`.kd_terms`); with several teachers per row (MrKD's copies) ``q^T`` is the mean of
 their softened distributions. Rows are then reduced like mmdet's ``CrossEntropyLoss``: per-row
 ``label_weights``, ``avg_factor``, ``reduction`` and ``loss_weight``.
 """
@@ -89,7 +89,12 @@ class TemperatureKDLoss(SoftmaxClsLoss):
         raise NotImplementedError
 
     def teacher_at_temperature(self, teacher_probs: Tensor, label: Tensor) -> Tensor:
-        """``q^T``: correct (if ``tc_share``), soften each teacher at ``T``, average over teachers.
+        """``q^T``: soften each teacher at ``T``, then correct it (if ``tc_share``), then average over teachers.
+
+        Teacher Correction acts on the distribution the student's ``softmax(z/T)`` is distilled against,
+        so the true class holds exactly ``tc_share`` of the target at every ``T`` (see :mod:`.kd_terms`).
+        With M teachers per row (MrKD) each one is softened and corrected, then the M are averaged: the
+        mean also puts exactly ``tc_share`` on the true class.
 
         Args:
             teacher_probs (Tensor): (N, K), or (M, N, K) for M teachers per row.
@@ -98,9 +103,9 @@ class TemperatureKDLoss(SoftmaxClsLoss):
         Returns:
             Tensor: (N, K) distributions.
         """
-        if self.tc_share is not None:
-            teacher_probs = correct_teacher(teacher_probs, label, self.tc_share)
         softened = soften(teacher_probs, self.temperature)
+        if self.tc_share is not None:
+            softened = correct_teacher(softened, label, self.tc_share)
         return softened.mean(0) if softened.dim() == 3 else softened
 
     def _masked_kd(self, cls_score: Tensor, label: Tensor, teacher_probs: Tensor,
