@@ -324,3 +324,21 @@ def test_iou_memory_matches_only_stored_proposals_of_the_same_label():
                       probs[:1])
     only_other.end_pass()
     assert not only_other.teach(RoIBatch(0, [moved]))[1].any()
+
+
+def test_gt_memory_mean_iou_thr_keeps_ambiguous_positives_out_of_the_mean():
+    from mmdet_selfkd.memory.roi_batch import ImageRoIs
+    # one GT; positives: the GT box itself (IoU 1) and a box cut to 6 of 10 rows (IoU 60 / 100 = 0.6)
+    img = ImageRoIs(key='a.jpg', gt_boxes=torch.tensor([[0., 0., 10., 10.]]), gt_labels=torch.tensor([1]),
+                    pos_boxes=torch.tensor([[0., 0., 10., 10.], [0., 0., 10., 6.]]),
+                    pos_gt_inds=torch.tensor([0, 0]), num_neg=0)
+    probs = torch.tensor([[0.1, 0.8, 0.05, 0.05], [0.3, 0.3, 0.2, 0.2]])
+    for thr, expected in [(0.0, [0.2, 0.55, 0.125, 0.125]), (0.7, [0.1, 0.8, 0.05, 0.05]),
+                          (0.6, [0.2, 0.55, 0.125, 0.125])]:
+        memory = GTMemory(NUM_LOGITS, topk=NUM_LOGITS, mean_iou_thr=thr)
+        memory.record(RoIBatch(0, [img]), probs)
+        memory.end_pass()
+        teacher, has = memory.teach(RoIBatch(0, [img]))
+        assert has.all() and torch.allclose(teacher, torch.tensor([expected] * 2), atol=1e-3), thr
+    with pytest.raises(ValueError, match='mean_iou_thr'):
+        PSKDHook(memory=dict(strategy='gt', mean_iou_thr=1.5))

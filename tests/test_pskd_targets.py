@@ -47,6 +47,35 @@ def test_soft_cross_entropy_by_hand():
     assert summed.item() == pytest.approx(expected_row0 + expected_row1, abs=1e-5)
 
 
+def test_teacher_shaping_options_by_hand():
+    # teacher [0.2, 0.5, 0.3] (background last), alpha 0.4
+    # sharpened at tau = 0.5: squares [0.04, 0.25, 0.09] / 0.38
+    sharp = [0.04 / 0.38, 0.25 / 0.38, 0.09 / 0.38]
+    # foreground only (positive rows): background dropped, [0.2, 0.5] / 0.7
+    fg = [0.2 / 0.7, 0.5 / 0.7, 0.0]
+    # both: sharpened first, then [0.04, 0.25] / 0.29
+    both = [0.04 / 0.29, 0.25 / 0.29, 0.0]
+    logits, labels = torch.tensor([LOGITS, LOGITS]), torch.tensor([0, 2])  # a positive and a background row
+
+    def expected(teacher_pos, teacher_bg):
+        pos = [0.6 * (c == 0) + 0.4 * q for c, q in enumerate(teacher_pos)]
+        bg = [0.6 * (c == 2) + 0.4 * q for c, q in enumerate(teacher_bg)]
+        return [-sum(t * lp for t, lp in zip(target, LOG_P)) for target in (pos, bg)]
+
+    raw = [0.2, 0.5, 0.3]
+    for kwargs, rows in [(dict(teacher_temperature=0.5), expected(sharp, sharp)),
+                         (dict(foreground_teacher=True), expected(fg, raw)),  # background rows keep theirs
+                         (dict(teacher_temperature=0.5, foreground_teacher=True), expected(both, sharp))]:
+        assert _loss(reduction='none', **kwargs)(logits, labels).tolist() == pytest.approx(rows, abs=1e-5), kwargs
+    # rows without a teacher keep one-hot targets (their all-zero placeholders stay finite)
+    loss = _loss(reduction='none', teacher_temperature=0.5, foreground_teacher=True)
+    loss.set_teacher(torch.zeros(2, 3), torch.tensor([False, False]))
+    onehot = torch.nn.functional.cross_entropy(logits, labels, reduction='none')
+    assert torch.allclose(loss(logits, labels), onehot)
+    with pytest.raises(ValueError, match='teacher_temperature'):
+        PSKDLoss(teacher_temperature=0)
+
+
 def test_alpha_zero_is_plain_cross_entropy():
     logits, labels = torch.randn(5, 4), torch.tensor([0, 1, 2, 3, 3])
     loss = _loss(alpha=0.0)

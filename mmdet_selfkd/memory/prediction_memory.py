@@ -168,8 +168,23 @@ class GTMemory(PredictionMemory):
     Negatives keep one-hot background targets: they are a fresh random draw of ~3/4 of the sampled
     RoIs each pass, with no "same sample" a pass earlier, and an image-level mean of background
     predictions would be a label-smoothing term rather than PS-KD.
+
+    Args:
+        num_classes (int): Logits per RoI, background included.
+        topk (int): Probabilities kept per stored row.
+        mean_iou_thr (float): Only positives whose IoU with their GT is at least this enter the GT's
+            stored mean, in [0, 1]. Default 0: every positive (mmdet's assigner makes them >= 0.5 in
+            Faster R-CNN). A package option against ambiguous positives (IoU 0.5-0.7) teaching every
+            positive of their GT; like a GT without positives, a GT with no such positive in a pass has
+            no teacher in the next.
     """
     strategy = 'gt'
+
+    def __init__(self, num_classes: int, topk: int = 5, mean_iou_thr: float = 0.0) -> None:
+        super().__init__(num_classes, topk)
+        if not 0 <= mean_iou_thr <= 1:
+            raise ValueError(f'PSKDHook(memory=dict(mean_iou_thr={mean_iou_thr})): must be in [0, 1].')
+        self.mean_iou_thr = mean_iou_thr
 
     def _teach_image(self, stage: int, img: ImageRoIs) -> Tuple[Tensor, Tensor]:
         gt_probs, gt_has = self._gt_teacher(stage, img)
@@ -184,8 +199,12 @@ class GTMemory(PredictionMemory):
         num_pos, num_gts = img.pos_boxes.size(0), img.gt_boxes.size(0)
         if num_pos == 0:
             return {}
-        sums = torch.zeros(num_gts, self.num_classes).index_add_(0, img.pos_gt_inds, probs[:num_pos])
-        counts = torch.bincount(img.pos_gt_inds, minlength=num_gts)
+        pos_probs, pos_gt_inds = probs[:num_pos], img.pos_gt_inds
+        if self.mean_iou_thr > 0:
+            ious = bbox_overlaps(img.pos_boxes, img.gt_boxes[pos_gt_inds], is_aligned=True)
+            pos_probs, pos_gt_inds = pos_probs[ious >= self.mean_iou_thr], pos_gt_inds[ious >= self.mean_iou_thr]
+        sums = torch.zeros(num_gts, self.num_classes).index_add_(0, pos_gt_inds, pos_probs)
+        counts = torch.bincount(pos_gt_inds, minlength=num_gts)
         seen = counts > 0
         mean_probs = sums[seen] / counts[seen, None]
         return {'gt': encode_topk(img.gt_boxes[seen], img.gt_labels[seen], mean_probs, self.topk)}
@@ -198,17 +217,20 @@ class IoUMemory(GTMemory):
     predictions and the label of the GT they were assigned to; a new positive proposal takes the
     prediction of its best-IoU stored proposal of the same image and the same label when
     ``IoU >= iou_thr`` (where GTs of different classes overlap, a proposal is never taught another
-    class's distribution), else the ``gt`` teacher (``fallback='gt'``) or none (``fallback='onehot'``). Negatives are not stored (see :class:`GTMemory`): at 512 sampled RoIs
+    class's distribution), else the ``gt`` teacher (``fallback='gt'``) or none (``fallback='onehot'``).
+    Negatives are not stored (see :class:`GTMemory`): at 512 sampled RoIs
     per image they would be 3/4 of the bytes, over the 0.5 GB COCO budget.
 
     Args:
         iou_thr (float): Minimum IoU, in (0, 1], for a stored proposal to teach a new one.
         fallback (str): 'gt' or 'onehot', for positives without a match.
+        mean_iou_thr (float): See :class:`GTMemory` (its means are the ``gt`` fallback).
     """
     strategy = 'iou'
 
-    def __init__(self, num_classes: int, topk: int = 5, iou_thr: float = 0.7, fallback: str = 'gt') -> None:
-        super().__init__(num_classes, topk)
+    def __init__(self, num_classes: int, topk: int = 5, iou_thr: float = 0.7, fallback: str = 'gt',
+                 mean_iou_thr: float = 0.0) -> None:
+        super().__init__(num_classes, topk, mean_iou_thr)
         if not 0 < iou_thr <= 1:
             raise ValueError(f'PSKDHook(memory=dict(iou_thr={iou_thr})): iou_thr must be in (0, 1].')
         if fallback not in ('gt', 'onehot'):

@@ -4,7 +4,7 @@ from typing import Dict, Optional
 from mmdet.registry import MODELS
 from torch import Tensor, nn
 
-from .soft_targets import mix_soft_targets, soft_cross_entropy
+from .soft_targets import mix_soft_targets, shape_teacher, soft_cross_entropy
 from .softmax_cls_loss import SoftmaxClsLoss
 
 
@@ -20,18 +20,37 @@ class PSKDLoss(SoftmaxClsLoss):
     softmax for the same proposal one pass earlier. Reduction follows mmdet's ``CrossEntropyLoss``:
     per-row ``label_weights``, ``avg_factor``, ``reduction`` and ``loss_weight``.
 
+    Two options reshape ``p^{t-1}`` first (see :func:`~.soft_targets.shape_teacher`); both default to the
+    paper's PS-KD. They are the package's own variants for detection, where a positive's teacher carries
+    background mass that one-hot negatives never balance: ``teacher_temperature < 1`` sharpens the teacher,
+    ``foreground_teacher=True`` removes a positive's teacher's background mass.
+
     The teacher comes from :class:`~mmdet_selfkd.models.roi_heads.SelfKDRoIHead` (registered as ``PSKDRoIHead``
     too; one :meth:`set_teacher` call per forward) and ``alpha_t`` (attribute ``alpha_t``) from
     :class:`~mmdet_selfkd.engine.hooks.PSKDHook`; neither is a parameter of the loss.
 
     Args:
+        teacher_temperature (float): ``tau`` > 0 applied to the teacher, ``p^(1/tau)`` renormalised. Default
+            1 (the paper's).
+        foreground_teacher (bool): Positives are taught their teacher's distribution over object classes
+            only. Default False (the paper's).
         use_sigmoid (bool): Must be False: sigmoid one-stage heads take :class:`PSKDFocalLoss`.
         reduction (str): 'none', 'mean' or 'sum'.
         loss_weight (float): Weight of the loss.
     """
 
-    def __init__(self, use_sigmoid: bool = False, reduction: str = 'mean', loss_weight: float = 1.0) -> None:
+    def __init__(self,
+                 teacher_temperature: float = 1.0,
+                 foreground_teacher: bool = False,
+                 use_sigmoid: bool = False,
+                 reduction: str = 'mean',
+                 loss_weight: float = 1.0) -> None:
         super().__init__(use_sigmoid, reduction, loss_weight)
+        if not teacher_temperature > 0:
+            raise ValueError(f'PSKDLoss(teacher_temperature={teacher_temperature}): must be > 0 (1: the paper\'s '
+                             'teacher; below 1 sharpens it, above 1 flattens it).')
+        self.teacher_temperature = teacher_temperature
+        self.foreground_teacher = foreground_teacher
         self.alpha_t: Optional[float] = None  # set every iteration by PSKDHook
         self._teacher_probs: Optional[Tensor] = None
         self._has_teacher: Optional[Tensor] = None
@@ -68,6 +87,8 @@ class PSKDLoss(SoftmaxClsLoss):
             Tensor: The loss.
         """
         teacher_probs, has_teacher = self._consume_teacher(cls_score)
+        if teacher_probs is not None and (self.teacher_temperature != 1.0 or self.foreground_teacher):
+            teacher_probs = shape_teacher(teacher_probs, label, self.teacher_temperature, self.foreground_teacher)
         targets = mix_soft_targets(label, cls_score.size(1), self.alpha_t or 0.0, teacher_probs, has_teacher)
         return self.reduce(soft_cross_entropy(cls_score, targets), weight, avg_factor, reduction_override)
 

@@ -41,6 +41,41 @@ def mix_soft_targets(labels: Tensor,
     return (1 - mix) * onehot + mix * teacher_probs.detach().float()
 
 
+def shape_teacher(teacher_probs: Tensor, labels: Tensor, temperature: float = 1.0,
+                  foreground_only: bool = False) -> Tensor:
+    """Reshape a softmax head's teacher before it is mixed with the one-hot target.
+
+    * ``temperature`` ``tau``: ``p^(1/tau)`` renormalised; ``tau < 1`` sharpens the teacher (``tau = 1``: as
+      is). Against a student that softens its own teacher pass after pass.
+    * ``foreground_only``: for positive rows (``labels < K - 1``; background is the last logit, as in mmdet)
+      the teacher's background mass is removed and the rest renormalised over the object classes, so
+      teaching never moves a positive's mass towards background; background rows keep their teacher.
+      A teacher with no object-class mass is left as it is, and so are all-zero rows (the placeholders of
+      rows without a teacher).
+
+    Args:
+        teacher_probs (Tensor): (N, K) distributions, background last.
+        labels (Tensor): (N,) labels, ``K - 1`` is background.
+        temperature (float): ``tau`` > 0.
+        foreground_only (bool): Drop the background mass of positives' teachers.
+
+    Returns:
+        Tensor: (N, K) distributions.
+    """
+    probs = teacher_probs.detach().float()
+    if temperature != 1.0:
+        has_mass = probs.sum(1, keepdim=True) > 0
+        probs = torch.where(has_mass, F.softmax(probs.log() / temperature, dim=1), probs)
+    if foreground_only:
+        positive = labels.reshape(-1) < probs.size(1) - 1
+        foreground = probs.clone()
+        foreground[:, -1] = 0
+        mass = foreground.sum(1, keepdim=True)
+        use = (positive & (mass.squeeze(1) > 0))[:, None]
+        probs = torch.where(use, foreground / mass.clamp(min=1e-12), probs)
+    return probs
+
+
 def soft_cross_entropy(logits: Tensor, targets: Tensor) -> Tensor:
     """Per-row soft cross-entropy ``-(targets * log_softmax(logits)).sum(1)``.
 
