@@ -8,10 +8,17 @@ resume and test fail. Instead of turning the safe loader off for the whole proce
 (``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1``), we register, with ``CheckpointLoader.register_scheme``, a
 local-file loader that keeps ``weights_only=True`` and allows exactly those types, only while mmengine
 loads a checkpoint. Any other object in a checkpoint still fails loudly.
+
+Importing ``mmdet_selfkd`` installs that loader for every local checkpoint mmengine reads in the process
+(``load_from``, ``resume``, ``tools/test.py``), not only this package's. ``MMDET_SELFKD_COMPAT=0`` in the
+environment turns it off: importing the plugin then changes nothing in mmengine, whose own loader (plain
+``torch.load``) reads the checkpoints, so on torch>=2.6 mmengine checkpoints need torch's own switch
+(``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1``). :func:`allow_mmengine_checkpoints` installs it explicitly.
 """
 import codecs
 import collections
 import importlib.util
+import os
 import os.path as osp
 from typing import Optional
 
@@ -36,6 +43,23 @@ def load_local_checkpoint(filename: str, map_location: Optional[str] = None):
         raise FileNotFoundError(f'{filename} can not be found.')
     with torch.serialization.safe_globals(mmengine_checkpoint_globals()):
         return torch.load(filename, map_location=map_location, weights_only=True)
+
+
+COMPAT_ENV = 'MMDET_SELFKD_COMPAT'
+_ON = ('1', 'true', 'on', 'yes')
+_OFF = ('0', 'false', 'off', 'no')
+
+
+def compat_enabled() -> bool:
+    """Whether importing the package installs the checkpoint loader: ``MMDET_SELFKD_COMPAT`` unset or one
+    of 1/true/on/yes (the default), not with 0/false/off/no; any other value is an error."""
+    value = os.environ.get(COMPAT_ENV, '1').strip().lower()
+    if value in _ON or value == '':
+        return True
+    if value in _OFF:
+        return False
+    raise ValueError(f'{COMPAT_ENV}={os.environ[COMPAT_ENV]!r}: expected one of {", ".join(_ON + _OFF)} '
+                     '(0 keeps mmengine\'s own checkpoint loader)')
 
 
 def allow_mmengine_checkpoints() -> None:

@@ -1,7 +1,8 @@
 # PS-KD for Cascade R-CNN R50-FPN on COCO: every stage's classifier is distilled, each from its own
 # memory entries (keyed by stage). The three heads are written out because a config list is replaced,
 # not merged; they are mmdet's own heads with loss_cls swapped.
-_base_ = 'mmdet::cascade_rcnn/cascade-rcnn_r50_fpn_1x_coco.py'
+# mmdet::cascade_rcnn/cascade-rcnn_r50_fpn_1x_coco.py, with the data under <repo>/data/ from any working directory
+_base_ = '../_base_/cascade-rcnn_r50_fpn_1x_coco.py'
 
 custom_imports = dict(imports=['mmdet_selfkd'], allow_failed_imports=False)
 model = dict(

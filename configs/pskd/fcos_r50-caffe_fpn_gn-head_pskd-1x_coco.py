@@ -1,7 +1,8 @@
 # PS-KD for FCOS R50-caffe-FPN (GN head) on COCO: the stock config plus the head/loss swap and the hook.
 # PSKDFCOSHead is FCOSHead plus the teacher plumbing (it recovers the GT each positive point is assigned to);
 # PSKDFocalLoss is FocalLoss with soft per-class targets (same gamma/alpha).
-_base_ = 'mmdet::fcos/fcos_r50-caffe_fpn_gn-head_1x_coco.py'
+# mmdet::fcos/fcos_r50-caffe_fpn_gn-head_1x_coco.py, with the data under <repo>/data/ from any working directory
+_base_ = '../_base_/fcos_r50-caffe_fpn_gn-head_1x_coco.py'
 
 custom_imports = dict(imports=['mmdet_selfkd'], allow_failed_imports=False)
 

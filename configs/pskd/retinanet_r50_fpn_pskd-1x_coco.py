@@ -3,7 +3,8 @@
 # assigned to); PSKDFocalLoss is FocalLoss with soft per-class targets (same gamma/alpha). Memory: one row
 # of 5 + 2 * 80 fp16 values (box, label, 80 scores and their classes) per GT, ~0.28 GB at COCO train2017
 # scale (computed for 860k GTs, not measured).
-_base_ = 'mmdet::retinanet/retinanet_r50_fpn_1x_coco.py'
+# mmdet::retinanet/retinanet_r50_fpn_1x_coco.py, with the data under <repo>/data/ from any working directory
+_base_ = '../_base_/retinanet_r50_fpn_1x_coco.py'
 
 custom_imports = dict(imports=['mmdet_selfkd'], allow_failed_imports=False)
 

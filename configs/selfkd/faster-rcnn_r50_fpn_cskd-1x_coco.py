@@ -1,6 +1,7 @@
 # CS-KD for Faster R-CNN R50-FPN on COCO (12 epochs, ~14.7k iterations each at 16 images per batch: 8 drawn + 8
 # partners; 2 images per GPU = 1 drawn + 1 partner).
-_base_ = 'mmdet::faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py'
+# mmdet::faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py, with the data under <repo>/data/ from any working directory
+_base_ = '../_base_/faster-rcnn_r50_fpn_1x_coco.py'
 
 custom_imports = dict(imports=['mmdet_selfkd'], allow_failed_imports=False)
 model = dict(roi_head=dict(type='SelfKDRoIHead',

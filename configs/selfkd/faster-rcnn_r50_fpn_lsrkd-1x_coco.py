@@ -1,6 +1,7 @@
 # LsrKD for Faster R-CNN R50-FPN on COCO (12 epochs, ~7.3k iterations each at 16 images per batch).
 # Teacher Correction: add tc_share (in (1/K, 1], K = 81) to loss_cls.
-_base_ = 'mmdet::faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py'
+# mmdet::faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py, with the data under <repo>/data/ from any working directory
+_base_ = '../_base_/faster-rcnn_r50_fpn_1x_coco.py'
 
 custom_imports = dict(imports=['mmdet_selfkd'], allow_failed_imports=False)
 model = dict(roi_head=dict(bbox_head=dict(

@@ -1,6 +1,7 @@
 # Label smoothing for RetinaNet R50-FPN on COCO: positives learn (1 - eps) * onehot + eps / 80; background
 # anchors keep all-zero targets. No hook needed.
-_base_ = 'mmdet::retinanet/retinanet_r50_fpn_1x_coco.py'
+# mmdet::retinanet/retinanet_r50_fpn_1x_coco.py, with the data under <repo>/data/ from any working directory
+_base_ = '../_base_/retinanet_r50_fpn_1x_coco.py'
 
 custom_imports = dict(imports=['mmdet_selfkd'], allow_failed_imports=False)
 

@@ -1,11 +1,13 @@
 # Baseline of the main job: a small Faster R-CNN (ResNet-18 + slim FPN, trained from scratch) on the
-# project's synthetic "shapes" COCO dataset (tools/main_job.py writes it to data/shapes/). It is a stock
+# project's synthetic "shapes" COCO dataset (tools/main_job.py writes it to <repo>/data/shapes/). It is a stock
 # mmdet config with smaller parts; the PS-KD variants only swap loss, RoI head and hook on top of it.
+# `{{fileDirname}}` is this file's directory (mmengine substitutes it), so the data path does not depend on
+# the working directory.
 _base_ = 'mmdet::faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py'
 
 custom_imports = dict(imports=['mmdet_selfkd'], allow_failed_imports=False)
 
-data_root = 'data/shapes/'
+data_root = '{{fileDirname}}/../../data/shapes/'
 classes = ('square', 'circle', 'triangle')
 image_size = (160, 160)
 
