@@ -4,6 +4,12 @@ Implements the confidence-only detection expected calibration error of
 Küppers et al., "Multivariate Confidence Calibration for Object Detection"
 (CVPR-W 2020). A detector is calibrated when, among the detections it reports
 with confidence ``c``, a fraction ``c`` are correct (true positives).
+
+Protocol (the defaults, as in the train-time calibration papers): IoU 0.5,
+score >= 0.3, 10 equal bins, all classes pooled, binary (TP/FP) targets,
+greedy matching. For the localisation-aware, class-wise LaECE_0 and LRP of
+Kuzucu et al. (ECCV 2024) see :class:`~.laece_metric.LaECEMetric`;
+docs/calibration.md compares the two.
 """
 import os.path as osp
 from typing import Dict, List, Optional, Sequence, Tuple
@@ -34,7 +40,8 @@ def match_detections(det_bboxes: np.ndarray,
                      gt_bboxes: np.ndarray,
                      gt_labels: np.ndarray,
                      gt_ignore: Optional[np.ndarray] = None,
-                     iou_thr: float = 0.5) -> Tuple[np.ndarray, np.ndarray]:
+                     iou_thr: float = 0.5,
+                     return_ious: bool = False) -> Tuple[np.ndarray, ...]:
     """Greedily match the detections of one image to its ground truth.
 
     Detections are visited by decreasing score (stable for ties). Each one is
@@ -46,6 +53,11 @@ def match_detections(det_bboxes: np.ndarray,
     detection's own area >= ``iou_thr`` as in COCO's crowd rule; such
     detections are neither right nor wrong and are flagged as ignored.
 
+    With ``iou_thr=0`` (the LaECE_0 / LRP protocol of Kuzucu et al., ECCV
+    2024, as in their COCO-style evaluator) a detection takes any unmatched
+    GT of its class, the best-overlapping one, even at IoU 0. Ties in IoU go
+    to the later GT, as in pycocotools' ``evaluateImg``.
+
     Args:
         det_bboxes (np.ndarray): (N, 4) detection boxes, xyxy.
         det_scores (np.ndarray): (N,) confidences.
@@ -56,10 +68,13 @@ def match_detections(det_bboxes: np.ndarray,
         gt_ignore (np.ndarray, optional): (M,) bool, True for ignored GT.
             Defaults to None (nothing ignored).
         iou_thr (float): Matching threshold. Defaults to 0.5.
+        return_ious (bool): Also return the IoU of each true positive with
+            its GT (0 for the others). Defaults to False.
 
     Returns:
-        tuple[np.ndarray, np.ndarray]: ``(is_tp, is_ignored)``, two (N,) bool
-        arrays in the input order of the detections.
+        tuple[np.ndarray, ...]: ``(is_tp, is_ignored)``, two (N,) bool
+        arrays in the input order of the detections, and ``tp_ious``, (N,)
+        float, if ``return_ious``.
     """
     det_bboxes = np.asarray(det_bboxes, dtype=np.float32).reshape(-1, 4)
     gt_bboxes = np.asarray(gt_bboxes, dtype=np.float32).reshape(-1, 4)
@@ -74,16 +89,23 @@ def match_detections(det_bboxes: np.ndarray,
 
     is_tp = np.zeros(len(det_bboxes), dtype=bool)
     is_ignored = np.zeros(len(det_bboxes), dtype=bool)
+    tp_ious = np.zeros(len(det_bboxes), dtype=np.float64)
     gt_matched = np.zeros(len(valid_labels), dtype=bool)
     for i in np.argsort(-np.asarray(det_scores), kind='stable'):
         candidates = ((valid_labels == det_labels[i]) & ~gt_matched
                       & (ious[i] >= iou_thr))
         if candidates.any():
-            gt_matched[np.argmax(np.where(candidates, ious[i], -1.))] = True
+            # best IoU; ties go to the later GT, as in pycocotools
+            overlaps = np.where(candidates, ious[i], -1.)[::-1]
+            best = len(overlaps) - 1 - np.argmax(overlaps)
+            gt_matched[best] = True
             is_tp[i] = True
+            tp_ious[i] = ious[i, best]
         else:
             is_ignored[i] = np.any((ignore_labels == det_labels[i])
                                    & (iofs[i] >= iou_thr))
+    if return_ious:
+        return is_tp, is_ignored, tp_ious
     return is_tp, is_ignored
 
 
