@@ -7,18 +7,24 @@ Families (``--family``), each with its own modes (``--mode``, default: the famil
     bccd    Faster R-CNN MobileNetV2-FPN (ImageNet-pretrained) on BCCD blood cells (configs/bccd), all of its
             205 train images, held out: its 72 test images; the VOC folder is converted to COCO JSONs with
             tools/dataset_converters/voc_to_coco.py. Modes cpu-reduced (256x192 images, lighter RoI stage,
-            2 epochs) and full (the config's 640x480 images and 12 epochs); no cpu-tiny: one epoch alone takes
-            ~85 s on 2 CPU cores.
+            2 epochs), full (the config's 640x480 images and 12 epochs) and lite (the evidence study: the lite
+            model, 320x240, 12 epochs; the study's arms are the mode's methods and variants); no cpu-tiny: one
+            epoch alone takes ~85 s on 2 CPU cores.
+    aquarium  The same model on Aquarium (Roboflow, 7 classes, configs/aquarium), 448 train images, held out:
+            its 63 test images; the YOLO folder is converted with tools/dataset_converters/yolo_to_coco.py.
+            Modes lite and full, as for bccd.
 
 For each (seed, method) a worker subprocess (this script with ``--worker``) trains the method's config,
-tests the trained weights on the held-out split (COCO bbox mAP, mAP@50, D-ECE) and reports its mean train
-step time (mmengine's logged ``time`` scalar), peak GPU memory and peak host RSS; one process per run keeps
-the memory figures per run. The parent writes into ``--out-dir`` (never an existing directory):
+tests the trained weights on the held-out split (COCO bbox mAP, mAP@50, D-ECE, LaECE_0; for baseline, pskd
+and ls also D-ECE and LaECE_0 after post-hoc isotonic calibration cross-fitted over the held-out images, the
+'<method> + post-hoc' rows) and reports its mean train step time (mmengine's logged ``time`` scalar), peak GPU
+memory and peak host RSS; one process per run keeps the memory figures per run. The parent writes into ``--out-dir`` (never an existing directory):
 
-    table.md         per method: mean ± sample std over seeds, step-time ratio to the baseline, memory
+    table.md         per method: mean ± sample std over seeds, step-time ratio to the baseline, memory;
+                     '<method> + post-hoc' rows (see POSTHOC)
     reliability.png  reliability diagrams side by side, one panel per method, pooled over seeds
     results.json     settings and per-run numbers (``--table-from results.json`` rebuilds the table)
-    runs/<method>/seed<k>/  each run's mmengine work dir, worker.log, result.json and pairs.npz
+    runs/<method>/seed<k>/  each run's mmengine work dir, worker.log, result.json, pairs.npz and dets.pkl
     data/            the family's data, prepared for this benchmark
 
     python benchmarks/selfkd_benchmark.py --mode cpu-tiny                  # CI smoke run: baseline, pskd
@@ -27,6 +33,9 @@ the memory figures per run. The parent writes into ``--out-dir`` (never an exist
     python benchmarks/selfkd_benchmark.py --mode cpu-tiny --methods baseline ls --seeds 0 1
     python benchmarks/selfkd_benchmark.py --family bccd --mode cpu-reduced # BCCD, 8 methods x 3 seeds, 2 CPU cores
     python benchmarks/selfkd_benchmark.py --family bccd --mode full        # BCCD, the config's 12 epochs, GPU
+    python benchmarks/selfkd_benchmark.py --family bccd --mode lite        # the evidence study's screen, 3 seeds
+    python benchmarks/selfkd_benchmark.py --family aquarium --mode lite --seeds 0 1 2 3 4 \
+        --methods baseline ls pskd     # 5 seeds of chosen arms (a --methods choice runs no mode variants)
     python benchmarks/selfkd_benchmark.py --table-from work_dirs/benchmarks/<timestamp>/results.json
     python benchmarks/selfkd_benchmark.py --family bccd --mode cpu-reduced --merge DIR1 DIR2 --out-dir DIR3
                                           # one table of the finished runs of earlier (e.g. interrupted) benchmarks
@@ -42,6 +51,7 @@ import json
 import math
 import os
 import os.path as osp
+import pickle
 import resource
 import subprocess
 import sys
@@ -56,12 +66,14 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from mmdet.registry import METRICS
 from mmengine.config import Config, DictAction
+from mmengine.evaluator import BaseMetric
 from mmengine.runner import Runner
 
 from mmdet_selfkd.apis import load_config
+from mmdet_selfkd.calibration import calibration_report, cross_fitted_scores
 from mmdet_selfkd.datasets import make_shapes_dataset
-from mmdet_selfkd.evaluation.detection_calibration_metric import (DetectionCalibrationMetric, calibration_errors,
-                                                                  plot_reliability_diagram)
+from mmdet_selfkd.evaluation.detection_calibration_metric import (DetectionCalibrationMetric, _to_numpy,
+                                                                  calibration_errors, plot_reliability_diagram)
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 BENCHMARK_METHODS = ('baseline', 'pskd', 'pskd-iou', 'pskd-snapshot', 'ls', 'lsrkd', 'cskd', 'mrkd')
@@ -135,6 +147,30 @@ BCCD_CPU_OPTIONS = {
     # went to NaN loss in epoch 1; mmdet's usual clipping keeps every method stable
     'optim_wrapper.clip_grad': dict(max_norm=35, norm_type=2),
 }
+# The lite model of the evidence study, the same for every method: MobileNetV2 (ImageNet) with a 64-channel
+# FPN and RPN, a 256-d two-FC RoI head over 128 sampled RoIs per image, gradient clipping. On BCCD at 320x240,
+# batch 8: ~1.25 s per iteration on 2 CPU cores, 12 epochs and the test in ~6.5 min.
+LITE_OPTIONS = {
+    'model.neck.out_channels': 64,
+    'model.rpn_head.in_channels': 64,
+    'model.rpn_head.feat_channels': 64,
+    'model.roi_head.bbox_roi_extractor.out_channels': 64,
+    'model.roi_head.bbox_head.in_channels': 64,
+    'model.roi_head.bbox_head.fc_out_channels': 256,
+    'model.train_cfg.rcnn.sampler.num': 128,
+    'optim_wrapper.clip_grad': dict(max_norm=35, norm_type=2),
+}
+# The arms of the evidence study: the simplest competitor (label smoothing), the three PS-KD strategies, and
+# variants of the default strategy: an alpha_T sweep and one option per hypothesis about why PS-KD makes a
+# converged detector under-confident (see README, "Variants for detection").
+STUDY_METHODS = ('baseline', 'ls', 'pskd', 'pskd-iou', 'pskd-snapshot')
+STUDY_VARIANTS = {
+    'pskd-a0.2': dict(method='pskd', options={'custom_hooks.0.alpha_T': 0.2}),
+    'pskd-a0.4': dict(method='pskd', options={'custom_hooks.0.alpha_T': 0.4}),
+    'pskd-fg': dict(method='pskd', options={'model.roi_head.bbox_head.loss_cls.foreground_teacher': True}),
+    'pskd-sharp': dict(method='pskd', options={'model.roi_head.bbox_head.loss_cls.teacher_temperature': 0.5}),
+    'pskd-mean0.7': dict(method='pskd', options={'custom_hooks.0.memory.mean_iou_thr': 0.7}),
+}
 # BCCD's splits are fixed (205 train / 87 val / 72 test images): all images are used, 26 iterations per epoch.
 BCCD_MODES: Dict[str, ModeSettings] = {
     # 8 methods x 3 seeds in ~85 min on an idle 2-core CPU: 256x192 images (no padding at the stride-32 divisor),
@@ -147,6 +183,10 @@ BCCD_MODES: Dict[str, ModeSettings] = {
     # The config's schedule: full 640x480 images, 12 epochs, batch 8.
     'full': ModeSettings(train_images=None, val_images=None, epochs=12, batch_size=8, num_workers=2,
                          seeds=(0, 1, 2), methods=BENCHMARK_METHODS, timing_skip_iters=20, cpu_only=False),
+    # The evidence study on 2 CPU cores: the lite model trained to convergence (12 epochs, 11 taught passes).
+    'lite': ModeSettings(train_images=None, val_images=None, epochs=12, batch_size=8, num_workers=0,
+                         seeds=(0, 1, 2), methods=STUDY_METHODS, timing_skip_iters=10, cpu_only=True,
+                         img_scale=(320, 240), cfg_options=LITE_OPTIONS, variants=STUDY_VARIANTS),
 }
 
 
@@ -248,11 +288,50 @@ def prepare_bccd(data_dir: str, settings: ModeSettings) -> PreparedData:
     return PreparedData(options, train_images=stats['train']['images'], test_images=stats['test']['images'])
 
 
+AQUARIUM_BASE_CONFIG = 'configs/aquarium/faster-rcnn_mobilenetv2_fpn_1x_aquarium.py'
+AQUARIUM_CONFIGS = {'baseline': AQUARIUM_BASE_CONFIG,
+                    **{method: f'configs/aquarium/faster-rcnn_mobilenetv2_fpn_{method}-1x_aquarium.py'
+                       for method in BENCHMARK_METHODS if method != REFERENCE}}
+AQUARIUM_SPLITS = ('train', 'valid', 'test')  # of DATA_LOADERS, in order (Roboflow names its val split 'valid')
+# Aquarium's splits are fixed (448 train / 127 valid / 63 test images): 56 iterations per epoch.
+AQUARIUM_MODES: Dict[str, ModeSettings] = {
+    'lite': BCCD_MODES['lite'],  # at 320x240, like BCCD
+    # The config's schedule: its 512x384 images, 12 epochs, batch 8.
+    'full': BCCD_MODES['full'],
+}
+
+
+def prepare_aquarium(data_dir: str, settings: ModeSettings) -> PreparedData:
+    """Convert Aquarium's YOLO splits to COCO JSONs (tools/dataset_converters/yolo_to_coco.py) and point the
+    Aquarium configs at them; images stay in the YOLO folder.
+
+    Args:
+        data_dir (str): The JSONs go to ``<data_dir>/aquarium_coco/<split>.json``.
+        settings (ModeSettings): Unused: Aquarium's splits are fixed.
+
+    Returns:
+        PreparedData: train, valid and test loaders on their splits; test is the held-out split.
+    """
+    cfg = load_config(osp.join(REPO, AQUARIUM_BASE_CONFIG))
+    yolo_root = osp.normpath(cfg.train_dataloader.dataset.data_root) + '/'
+    converter = _load_repo_module('yolo_to_coco', 'tools/dataset_converters/yolo_to_coco.py')
+    stats = converter.convert_yolo_to_coco(yolo_root, osp.join(data_dir, 'aquarium_coco'), splits=AQUARIUM_SPLITS)
+    options: Dict[str, Any] = {}
+    for loader, split in zip(DATA_LOADERS, AQUARIUM_SPLITS):
+        options[f'{loader}.dataset.data_root'] = yolo_root
+        options[f'{loader}.dataset.ann_file'] = stats[split]['path']
+    options.update({'val_evaluator.ann_file': stats['valid']['path'],
+                    'test_evaluator.ann_file': stats['test']['path']})
+    return PreparedData(options, train_images=stats['train']['images'], test_images=stats['test']['images'])
+
+
 FAMILIES: Dict[str, Family] = {
     'shapes': Family(description='Faster R-CNN R18-FPN (from scratch) on synthetic shapes',
                      configs=_main_job_method_configs(), prepare_data=prepare_shapes, modes=SHAPES_MODES),
     'bccd': Family(description='Faster R-CNN MobileNetV2-FPN (ImageNet-pretrained) on BCCD blood cells',
                    configs=BCCD_CONFIGS, prepare_data=prepare_bccd, modes=BCCD_MODES),
+    'aquarium': Family(description='Faster R-CNN MobileNetV2-FPN (ImageNet-pretrained) on Aquarium photos',
+                       configs=AQUARIUM_CONFIGS, prepare_data=prepare_aquarium, modes=AQUARIUM_MODES),
 }
 
 
@@ -278,6 +357,51 @@ class CalibrationPairsMetric(DetectionCalibrationMetric):
         scores, labels, is_tp = (np.concatenate(x) for x in zip(empty, *results))
         np.savez(self.pairs_file, scores=scores, labels=labels, is_tp=is_tp)
         return super().compute_metrics(results)
+
+
+# Post-hoc rows: the held-out split is the only labelled one a run tests on, so a post-hoc calibrator is
+# cross-fitted over its images (2 folds: each image calibrated by a map fitted on the other half; see
+# mmdet_selfkd.calibration.cross_fitting). Isotonic regression (class-agnostic, strictly increasing), fitted
+# to D-ECE targets for the D-ECE column and to LaECE targets for the LaECE_0 column. The mAP shown is the
+# method's: one fitted map leaves it unchanged, but two folds' different maps can reorder detections across
+# the folds, so the cross-fitted scores are not used for mAP.
+POSTHOC = dict(method='isotonic', per_class=False, folds=2)
+POSTHOC_METHODS = ('baseline', 'pskd', 'ls')  # methods that get a '<method> + post-hoc' row
+
+
+@METRICS.register_module()
+class HeldOutDetectionsMetric(BaseMetric):
+    """Pickles each held-out image's detections and ground truth (numpy) to ``dets_file``; reports nothing."""
+
+    def __init__(self, dets_file: str, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.dets_file = dets_file
+
+    def process(self, data_batch: dict, data_samples: Sequence[dict]) -> None:
+        for sample in data_samples:
+            pred = sample['pred_instances']
+            gt_bboxes, gt_labels, gt_ignore = DetectionCalibrationMetric._ground_truth(sample)
+            self.results.append(dict(bboxes=_to_numpy(pred['bboxes']).reshape(-1, 4),
+                                     scores=_to_numpy(pred['scores'], np.float64).reshape(-1),
+                                     labels=_to_numpy(pred['labels'], np.int64).reshape(-1),
+                                     gt_bboxes=gt_bboxes, gt_labels=gt_labels, gt_ignore=gt_ignore))
+
+    def compute_metrics(self, results: List[dict]) -> Dict[str, float]:
+        with open(self.dets_file, 'wb') as f:
+            pickle.dump(results, f)
+        return {}
+
+
+def posthoc_numbers(dets_file: str) -> Dict[str, Optional[float]]:
+    """LaECE_0 of a run's held-out detections, and D-ECE / LaECE_0 after cross-fitted post-hoc calibration."""
+    with open(dets_file, 'rb') as f:
+        images = pickle.load(f)
+    raw = calibration_report(images)
+    dece = calibration_report(images, cross_fitted_scores(images, target='dece', **POSTHOC))
+    laece = calibration_report(images, cross_fitted_scores(images, target='laece', **POSTHOC))
+    return dict(laece0=_finite(raw['laece/laece0']),
+                posthoc=dict(calibrator=POSTHOC['method'], per_class=POSTHOC['per_class'], folds=POSTHOC['folds'],
+                             dece=_finite(dece['calib/dece']), laece0=_finite(laece['laece/laece0'])))
 
 
 # ----------------------------------------------------------------------------------------------- worker
@@ -340,7 +464,8 @@ def build_run_config(spec: Dict[str, Any]) -> Config:
                          **spec.get('variant_options', {})})
     evaluators = cfg.test_evaluator if isinstance(cfg.test_evaluator, list) else [cfg.test_evaluator]
     cfg.test_evaluator = [*evaluators, dict(type='CalibrationPairsMetric',
-                                            pairs_file=osp.join(spec['work_dir'], 'pairs.npz'))]
+                                            pairs_file=osp.join(spec['work_dir'], 'pairs.npz')),
+                          dict(type='HeldOutDetectionsMetric', dets_file=osp.join(spec['work_dir'], 'dets.pkl'))]
     return cfg
 
 
@@ -414,6 +539,7 @@ def run_worker(spec_file: str) -> None:
                   step_time_s=step_time_s, timed_iters=timed_iters, train_s=train_s,
                   peak_gpu_mib=gpu_mib, peak_rss_mib=peak_rss_mib,
                   log_dir=osp.relpath(runner.log_dir, spec['out_dir']))
+    result.update(posthoc_numbers(osp.join(spec['work_dir'], 'dets.pkl')))
     with open(osp.join(spec['work_dir'], 'result.json'), 'w') as f:
         json.dump(result, f, indent=2)
 
@@ -539,6 +665,7 @@ def method_row(method: str, runs: Sequence[dict], fallback_reference_s: float) -
              format_mean_std([run['bbox_mAP'] for run in runs]),
              format_mean_std([run['bbox_mAP_50'] for run in runs]),
              format_mean_std([run['dece'] for run in runs]),
+             format_mean_std([run.get('laece0') for run in runs]),
              f'{step_time_ratio(runs, fallback_reference_s):.2f}',
              f'{step_s:.3f}',
              f'{max(gpu):.0f} MiB' if gpu else 'n/a (CPU)',
@@ -550,10 +677,22 @@ def render_table(report: Dict[str, Any]) -> str:
     """The Markdown table (caption first) of a report as written to ``results.json``."""
     by_method = _runs_by_method(report)
     reference_step_s = float(np.mean([run['step_time_s'] for run in by_method[REFERENCE]]))
-    header = ('| method | bbox mAP | mAP@50 | D-ECE | step-time ratio | step time (s) | peak GPU mem | peak RSS |\n'
-              '|---|---|---|---|---|---|---|---|')
+    header = ('| method | bbox mAP | mAP@50 | D-ECE | LaECE₀ | step-time ratio | step time (s) | peak GPU mem '
+              '| peak RSS |\n|---|---|---|---|---|---|---|---|---|')
     rows = [method_row(method, runs, reference_step_s) for method, runs in by_method.items()]
-    return '\n'.join([table_caption(report), '', header, *rows]) + '\n'
+    notes = []
+    for method in POSTHOC_METHODS:  # same runs, scores calibrated after the fact (see POSTHOC)
+        runs = [dict(run, dece=run['posthoc']['dece'], laece0=run['posthoc']['laece0'])
+                for run in by_method.get(method, ()) if run.get('posthoc')]
+        if runs:
+            rows.append(method_row(f'{method} + post-hoc', runs, reference_step_s))
+            notes = ['', '`+ post-hoc`: the same runs, scores calibrated by {} regression ({}), {}-fold cross-fitted '
+                     'over the held-out images (D-ECE: fitted to TP targets, LaECE₀: to IoU targets); mAP is the '
+                     "method's (one fitted map leaves it unchanged; the two folds' maps could reorder "
+                     'detections across the folds), training cost that of the method.'.format(
+                         POSTHOC['method'], 'per class' if POSTHOC['per_class'] else 'class-agnostic',
+                         POSTHOC['folds'])]
+    return '\n'.join([table_caption(report), '', header, *rows, *notes]) + '\n'
 
 
 def plot_reliability_panels(report: Dict[str, Any], out_dir: str, path: str) -> None:
@@ -653,8 +792,10 @@ def write_outputs(report: Dict[str, Any], out_dir: str) -> str:
     return table
 
 
-def parse_variants(family: Family, variant_args: Sequence[Sequence[str]]) -> Dict[str, Dict[str, Any]]:
-    """The ``--variant NAME METHOD KEY=VALUE...`` arguments as ``name -> {'method', 'options'}``.
+def parse_variants(family: Family, variant_args: Sequence[Sequence[str]],
+                   taken: Sequence[str] = ()) -> Dict[str, Dict[str, Any]]:
+    """The ``--variant NAME METHOD KEY=VALUE...`` arguments as ``name -> {'method', 'options'}``; ``taken``:
+    names already in use (the mode's own variants).
 
     Values are parsed like mmengine's ``--cfg-options`` (numbers, booleans, lists, else strings).
 
@@ -667,8 +808,9 @@ def parse_variants(family: Family, variant_args: Sequence[Sequence[str]]) -> Dic
             raise SystemExit(f'--variant {" ".join(args)}: give NAME METHOD KEY=VALUE [KEY=VALUE ...], e.g. '
                              '--variant pskd-a0.4 pskd custom_hooks.0.alpha_T=0.4')
         name, method, *pairs = args
-        if name in family.configs or name in variants:
-            raise SystemExit(f'--variant {name}: the name is taken (a method of the family or another variant)')
+        if name in family.configs or name in variants or name in taken:
+            raise SystemExit(f'--variant {name}: the name is taken (a method of the family, a variant of the mode '
+                             'or another variant)')
         if method not in family.configs:
             raise SystemExit(f'--variant {name}: method {method} is not in the family (its methods: '
                              f'{", ".join(family.configs)})')
@@ -693,7 +835,9 @@ def resolve_settings(args: argparse.Namespace) -> ModeSettings:
         raise SystemExit(f'methods not in family {args.family}: {", ".join(unknown)}')
     if args.epochs is not None and args.epochs < 1:
         raise SystemExit(f'--epochs {args.epochs}: give at least 1 epoch')
-    variants = parse_variants(family, args.variant or [])
+    # the mode's own variants (the study's arms) run with its default methods, not with a --methods choice
+    mode_variants = {} if args.methods else settings.variants
+    variants = {**mode_variants, **parse_variants(family, args.variant or [], taken=mode_variants)}
     methods = [REFERENCE] + [m for m in dict.fromkeys(methods) if m != REFERENCE] + list(variants)
     cfg_options = {**settings.cfg_options, **(args.cfg_options or {})}
     return replace(settings, methods=tuple(methods), seeds=tuple(args.seeds or settings.seeds),
@@ -712,10 +856,14 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
                              'bccd (all 205 train / 72 test images): '
                              'cpu-reduced: 256x192 images, lighter RoI stage, 2 epochs, 3 seeds, 8 methods '
                              '(~85 min, 2 CPU cores); '
-                             'full: 640x480 images, 12 epochs, 3 seeds, 8 methods (GPU)')
+                             'full: 640x480 images, 12 epochs, 3 seeds, 8 methods (GPU); '
+                             'lite: the evidence study, the lite model (64-channel FPN/RPN, 256-d RoI head, 128 RoIs '
+                             'per image) at 320x240, 12 epochs, 3 seeds, baseline, ls, the three PS-KD strategies '
+                             'and the PS-KD variants (~6.5 min per run, 2 CPU cores). aquarium: lite, full')
     parser.add_argument('--family', choices=sorted(FAMILIES), default='shapes',
                         help='shapes: R18-FPN from scratch on synthetic shapes, held out: val; '
-                             'bccd: MobileNetV2-FPN (ImageNet-pretrained) on BCCD blood cells, held out: test')
+                             'bccd: MobileNetV2-FPN (ImageNet-pretrained) on BCCD blood cells, held out: test; '
+                             'aquarium: the same model on Aquarium photos (7 classes), held out: test')
     parser.add_argument('--methods', nargs='+', help='methods to compare (default: the mode\'s); baseline is '
                                                      'always run, as the step-time reference')
     parser.add_argument('--seeds', nargs='+', type=int, help='seeds (default: the mode\'s)')

@@ -123,7 +123,7 @@ def test_cpu_tiny_run(tmp_path):
     assert table in proc.stdout  # printed at the end
     assert 'mode `cpu-tiny`: 16 train / 8 held-out images, 2 epochs, batch 4, seeds 0; device: CPU' in table
     rows = table_rows(table)
-    assert list(rows) == ['baseline', 'pskd']
+    assert list(rows) == ['baseline', 'pskd', 'baseline + post-hoc', 'pskd + post-hoc']
     for row in rows.values():
         assert re.fullmatch(NUMBER_PM, row['bbox mAP']) and re.fullmatch(NUMBER_PM, row['mAP@50'])
         # D-ECE is n/a when no detection reaches the metric's 0.3 score threshold (likely after 8 iterations)
@@ -210,9 +210,10 @@ def test_bccd_modes_and_methods():
     family = bench.FAMILIES['bccd']
     assert set(family.configs) == set(bench.BENCHMARK_METHODS)
     assert all((REPO / path).is_file() for path in family.configs.values())  # each builds: test_bccd_configs.py
-    for settings in family.modes.values():
+    for name, settings in family.modes.items():
         assert settings.train_images is None and settings.val_images is None  # all of BCCD's images
-        assert settings.methods == bench.BENCHMARK_METHODS and len(settings.seeds) == 3
+        assert len(settings.seeds) == 3
+        assert settings.methods == (bench.STUDY_METHODS if name == 'lite' else bench.BENCHMARK_METHODS)
     full = family.modes['full']
     assert full.img_scale is None and full.epochs == 12 and not full.cpu_only and not full.cfg_options
 
@@ -324,3 +325,38 @@ def test_merge_keeps_variants_and_refuses_other_epochs(tmp_path):
     with pytest.raises(SystemExit, match=r'was run with epochs=4, this merge has epochs=2'):
         bench.main(['--mode', 'cpu-tiny', '--merge', str(tmp_path / 'a'), str(tmp_path / 'c'),
                     '--out-dir', str(tmp_path / 'm2')])
+
+
+def test_lite_mode_runs_the_study_arms_and_keeps_cli_variants():
+    settings = bench.resolve_settings(bench.parse_args(['--family', 'bccd', '--mode', 'lite']))
+    assert settings.methods == bench.STUDY_METHODS + tuple(bench.STUDY_VARIANTS)
+    assert settings.epochs == 12 and settings.img_scale == (320, 240)
+    assert settings.cfg_options['model.neck.out_channels'] == 64
+    # a --methods choice runs those methods and the --variant ones, not the mode's variants
+    chosen = bench.resolve_settings(bench.parse_args(['--family', 'aquarium', '--mode', 'lite', '--methods', 'pskd',
+                                                      '--variant', 'pskd-a0.6', 'pskd', 'custom_hooks.0.alpha_T=0.6']))
+    assert chosen.methods == ('baseline', 'pskd', 'pskd-a0.6') and list(chosen.variants) == ['pskd-a0.6']
+    with pytest.raises(SystemExit, match='taken'):
+        bench.resolve_settings(bench.parse_args(['--family', 'bccd', '--mode', 'lite',
+                                                 '--variant', 'pskd-fg', 'pskd', 'custom_hooks.0.alpha_T=0.6']))
+
+
+AQUARIUM_YOLO = REPO.parent / 'shared' / 'data' / 'aquarium'
+
+
+@pytest.mark.skipif(not (AQUARIUM_YOLO / 'data.yaml').is_file(), reason='Aquarium data not present')
+def test_aquarium_lite_run_config(tmp_path):
+    """Aquarium's YOLO splits converted, every method config pointed at them, the lite model built on them."""
+    family = bench.FAMILIES['aquarium']
+    assert set(family.configs) == set(bench.BENCHMARK_METHODS)
+    data = bench.prepare_aquarium(str(tmp_path / 'data'), family.modes['lite'])
+    assert (data.train_images, data.test_images) == (448, 63)
+    spec = bench.run_spec(str(tmp_path), family, 'pskd-fg', 0, bench.resolve_settings(
+        bench.parse_args(['--family', 'aquarium', '--mode', 'lite'])), data)
+    cfg = bench.build_run_config(json.loads(json.dumps(spec)))
+    assert cfg.model.roi_head.bbox_head.loss_cls.foreground_teacher is True  # the variant's option
+    assert cfg.model.roi_head.bbox_head.fc_out_channels == 256 and cfg.model.roi_head.bbox_head.num_classes == 7
+    assert cfg.test_dataloader.dataset.ann_file == data.options['test_evaluator.ann_file']
+    register_all_modules()
+    test_set = DATASETS.build(cfg.test_dataloader.dataset)
+    assert len(test_set) == 63 and max(test_set[0]['inputs'].shape[1:]) == 320
