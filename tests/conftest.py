@@ -23,6 +23,17 @@ def shapes_root(tmp_path_factory) -> str:
     return str(root)
 
 
+def load_benchmark():
+    """benchmarks/selfkd_benchmark.py as a module, loaded once per test session (it registers metrics)."""
+    import importlib.util
+    if 'selfkd_benchmark' not in sys.modules:
+        spec = importlib.util.spec_from_file_location('selfkd_benchmark', REPO / 'benchmarks' / 'selfkd_benchmark.py')
+        module = importlib.util.module_from_spec(spec)
+        sys.modules['selfkd_benchmark'] = module
+        spec.loader.exec_module(module)
+    return sys.modules['selfkd_benchmark']
+
+
 def tiny_options(data_root: str, **extra) -> dict:
     """Config options that point a shapes config at ``data_root`` and make a run tiny and deterministic."""
     data_root = data_root.rstrip('/') + '/'

@@ -1,18 +1,15 @@
 """The benchmark's LaECE_0 column and '<method> + post-hoc' rows (benchmarks/selfkd_benchmark.py)."""
-import importlib.util
 import pickle
 from dataclasses import asdict
 
 import numpy as np
 import pytest
 
-from conftest import REPO
+from conftest import REPO, load_benchmark
 from test_calibration_metric import box
 from test_posthoc_calibration import image
 
-spec = importlib.util.spec_from_file_location('selfkd_benchmark_posthoc', REPO / 'benchmarks/selfkd_benchmark.py')
-bench = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(bench)
+bench = load_benchmark()
 
 
 def table_rows(table: str) -> dict:

@@ -1,7 +1,6 @@
 """benchmarks/selfkd_benchmark.py: the mean ± std arithmetic, the table, a real cpu-tiny run (baseline and
 PS-KD, one seed) through the command line, and the BCCD family's data, modes and run configs (no BCCD training:
 one BCCD epoch takes ~85 s on 2 CPU cores)."""
-import importlib.util
 import json
 import math
 import os.path as osp
@@ -13,11 +12,9 @@ import pytest
 from mmdet.registry import DATASETS
 from mmdet.utils import register_all_modules
 
-from conftest import REPO, run_tool
+from conftest import REPO, load_benchmark, run_tool
 
-_spec = importlib.util.spec_from_file_location('selfkd_benchmark', REPO / 'benchmarks' / 'selfkd_benchmark.py')
-bench = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(bench)
+bench = load_benchmark()
 
 NUMBER_PM = r'\d+\.\d{3} ± (\d+\.\d{3}|n/a)'
 
