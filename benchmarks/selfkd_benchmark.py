@@ -62,8 +62,6 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
 from mmdet.registry import METRICS
 from mmengine.config import Config, DictAction
 from mmengine.evaluator import BaseMetric
@@ -73,7 +71,7 @@ from mmdet_selfkd.apis import load_config
 from mmdet_selfkd.calibration import calibration_report, cross_fitted_scores
 from mmdet_selfkd.datasets import make_shapes_dataset
 from mmdet_selfkd.evaluation.detection_calibration_metric import (DetectionCalibrationMetric, _to_numpy,
-                                                                  calibration_errors, plot_reliability_diagram)
+                                                                  calibration_errors, plot_reliability_diagrams)
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 BENCHMARK_METHODS = ('baseline', 'pskd', 'pskd-iou', 'pskd-snapshot', 'ls', 'lsrkd', 'cskd', 'mrkd')
@@ -128,7 +126,7 @@ SHAPES_MODES: Dict[str, ModeSettings] = {
     # ~0.9 s per iteration on an idle 2-core CPU), one seed.
     'cpu-reduced': ModeSettings(train_images=200, val_images=50, epochs=8, batch_size=8, num_workers=0, seeds=(0,),
                                 methods=BENCHMARK_METHODS, timing_skip_iters=10, cpu_only=True),
-    # The main job's settings (tools/main_job.py): 400/100 images, 8 epochs, batch 8.
+    # The configs' own settings (the dataset's default 400/100 images, 8 epochs, batch 8).
     'full': ModeSettings(train_images=400, val_images=100, epochs=8, batch_size=8, num_workers=2, seeds=(0, 1, 2),
                          methods=BENCHMARK_METHODS, timing_skip_iters=20, cpu_only=False),
 }
@@ -697,18 +695,13 @@ def render_table(report: Dict[str, Any]) -> str:
 
 def plot_reliability_panels(report: Dict[str, Any], out_dir: str, path: str) -> None:
     """Save reliability diagrams side by side, one panel per method, each pooled over its seeds' runs."""
-    by_method = _runs_by_method(report)
-    fig = Figure(figsize=(3.6 * len(by_method), 5), layout='constrained')
-    FigureCanvasAgg(fig)
-    axes = fig.subplots(2, len(by_method), squeeze=False, sharex=True, gridspec_kw=dict(height_ratios=(3, 1)))
-    for col, (method, runs) in enumerate(by_method.items()):
+    panels, notes = {}, {}
+    for method, runs in _runs_by_method(report).items():
         pairs = [np.load(osp.join(out_dir, run['work_dir'], 'pairs.npz')) for run in runs]
-        stats = calibration_errors(np.concatenate([p['scores'] for p in pairs]),
-                                   np.concatenate([p['is_tp'] for p in pairs]))
-        dece = 'n/a' if math.isnan(stats['dece']) else f"{stats['dece']:.3f}"
-        plot_reliability_diagram(stats, ax=axes[0, col], hist_ax=axes[1, col],
-                                 title=f"{method}\nD-ECE {dece}, {stats['num_dets']} dets, {len(runs)} seed(s)")
-    fig.savefig(path, dpi=100)
+        panels[method] = calibration_errors(np.concatenate([p['scores'] for p in pairs]),
+                                            np.concatenate([p['is_tp'] for p in pairs]))
+        notes[method] = f'{len(runs)} seed(s)'
+    plot_reliability_diagrams(panels, notes).savefig(path, dpi=100)
 
 
 def run_benchmark(family_name: str, mode: str, settings: ModeSettings, out_dir: str) -> Dict[str, Any]:

@@ -8,10 +8,12 @@ its confidence is not trivially perfect. Written as PNGs plus COCO instance JSON
 import json
 import os
 import os.path as osp
+import sys
 from typing import Dict, List, Tuple
 
 import cv2
 import numpy as np
+from mmengine.utils import track_iter_progress
 
 CLASSES = ('square', 'circle', 'triangle')
 HUE_BANDS = {'square': 0, 'circle': 60, 'triangle': 120}  # OpenCV hue (0-180)
@@ -67,7 +69,8 @@ def make_shapes_dataset(out_dir: str,
                         splits: Dict[str, int] = None,
                         image_size: int = 160,
                         confusing_share: float = 0.2,
-                        seed: int = 0) -> Dict[str, str]:
+                        seed: int = 0,
+                        progress: bool = False) -> Dict[str, str]:
     """Write the dataset (idempotent: same arguments, same bytes; existing files are kept).
 
     Args:
@@ -76,7 +79,9 @@ def make_shapes_dataset(out_dir: str,
         splits (dict): Split name -> number of images. Default ``{'train': 400, 'val': 100}``.
         image_size (int): Square image side in pixels.
         confusing_share (float): Share of objects whose colour does not hint at their class.
-        seed (int): Seed; each split draws from its own stream.
+        seed (int): Seed; each split draws from its own stream, so the first ``n`` images of a split are
+            the same for every split size >= ``n``.
+        progress (bool): Show a progress bar (mmengine's) per split that is written.
 
     Returns:
         dict: Split name -> annotation file path.
@@ -91,7 +96,11 @@ def make_shapes_dataset(out_dir: str,
         rng = np.random.default_rng([seed, split_idx])
         os.makedirs(osp.join(out_dir, 'images', split), exist_ok=True)
         images, annotations = [], []
-        for img_id in range(1, num_images + 1):
+        img_ids = range(1, num_images + 1)
+        if progress:
+            print(f'shapes: writing {num_images} {split} images to {out_dir}', flush=True)
+            img_ids = track_iter_progress(list(img_ids), file=sys.stdout)  # the current stdout
+        for img_id in img_ids:
             img, objects = _make_image(rng, image_size, confusing_share)
             file_name = f'images/{split}/{img_id:05d}.png'
             cv2.imwrite(osp.join(out_dir, file_name), img)

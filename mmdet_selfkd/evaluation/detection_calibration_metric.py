@@ -11,12 +11,14 @@ greedy matching. For the localisation-aware, class-wise LaECE_0 and LRP of
 Kuzucu et al. (ECCV 2024) see :class:`~.laece_metric.LaECEMetric`;
 docs/calibration.md compares the two.
 """
+import math
 import os.path as osp
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
 from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from mmdet.evaluation.functional import bbox_overlaps
 from mmdet.registry import METRICS
@@ -219,6 +221,44 @@ def plot_reliability_diagram(stats: Dict[str, np.ndarray],
     return ax.figure
 
 
+def plot_reliability_diagrams(panels: Mapping[str, Dict[str, np.ndarray]],
+                              notes: Optional[Mapping[str, str]] = None,
+                              panel_width: float = 3.6) -> Figure:
+    """Reliability diagrams side by side, e.g. of several methods.
+
+    One column per entry of ``panels``: the diagram of
+    :func:`plot_reliability_diagram` above its bin-count histogram, titled
+    with the entry's name, its D-ECE ('n/a' without detections) and number
+    of detections. Uses no pyplot.
+
+    Args:
+        panels (Mapping[str, dict]): Name -> :func:`calibration_errors`
+            output, in column order.
+        notes (Mapping[str, str], optional): Name -> text appended to that
+            panel's title (e.g. ``'3 seed(s)'``).
+        panel_width (float): Width of one column in inches. Defaults to 3.6.
+
+    Returns:
+        Figure: The figure; ``fig.savefig(path)`` writes it.
+    """
+    if not panels:
+        raise ValueError('plot_reliability_diagrams needs at least one panel')
+    notes = notes or {}
+    fig = Figure(figsize=(panel_width * len(panels), 5),
+                 layout='constrained')
+    FigureCanvasAgg(fig)
+    axes = fig.subplots(
+        2, len(panels), squeeze=False, sharex=True,
+        gridspec_kw=dict(height_ratios=(3, 1)))
+    for col, (name, stats) in enumerate(panels.items()):
+        dece = 'n/a' if math.isnan(stats['dece']) else f"{stats['dece']:.3f}"
+        note = f', {notes[name]}' if notes.get(name) else ''
+        plot_reliability_diagram(
+            stats, ax=axes[0, col], hist_ax=axes[1, col],
+            title=f"{name}\nD-ECE {dece}, {stats['num_dets']} dets{note}")
+    return fig
+
+
 @METRICS.register_module()
 class DetectionCalibrationMetric(BaseMetric):
     """Detection calibration (D-ECE, MCE) of a detector's kept detections.
@@ -266,6 +306,11 @@ class DetectionCalibrationMetric(BaseMetric):
             Defaults to None (log file directory; not saved if there is none).
         save_diagram (bool): Whether to save reliability diagrams.
             Defaults to True.
+        pairs_file (str, optional): If given, each evaluation also saves
+            the evaluated detections' ``scores``, ``labels`` and ``is_tp``
+            (pooled over images) to this ``.npz`` file, overwriting it, so
+            diagrams can be redrawn or pooled over runs later (see
+            :func:`plot_reliability_diagrams`). Defaults to None.
         collect_device (str): Device for collecting results across ranks,
             'cpu' or 'gpu'. Defaults to 'cpu'.
         prefix (str, optional): Prefix of the metric names. Defaults to None
@@ -285,6 +330,7 @@ class DetectionCalibrationMetric(BaseMetric):
                  num_bins: int = 10,
                  out_dir: Optional[str] = None,
                  save_diagram: bool = True,
+                 pairs_file: Optional[str] = None,
                  collect_device: str = 'cpu',
                  prefix: Optional[str] = None) -> None:
         super().__init__(collect_device=collect_device, prefix=prefix)
@@ -301,6 +347,7 @@ class DetectionCalibrationMetric(BaseMetric):
         self.num_bins = num_bins
         self.out_dir = out_dir
         self.save_diagram = save_diagram
+        self.pairs_file = pairs_file
 
     @staticmethod
     def _ground_truth(
@@ -363,6 +410,10 @@ class DetectionCalibrationMetric(BaseMetric):
                  np.zeros(0, bool))
         scores, labels, is_tp = (
             np.concatenate(x) for x in zip(empty, *results))
+        if self.pairs_file is not None:
+            mkdir_or_exist(osp.dirname(osp.abspath(self.pairs_file)))
+            np.savez(self.pairs_file, scores=scores, labels=labels,
+                     is_tp=is_tp)
         stats = calibration_errors(scores, is_tp, self.num_bins)
         per_class = [
             calibration_errors(scores[labels == c], is_tp[labels == c],
