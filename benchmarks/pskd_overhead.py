@@ -118,7 +118,8 @@ def run_method(method: str, args, cfg, models_registry, batches: List[dict], dev
                 gpu_peak=torch.cuda.max_memory_allocated() if device == 'cuda' else 0,
                 bytes_per_image=stored / images_stored if images_stored else 0.0,
                 gts_per_image=gts / (len(batches) * len(batches[0]['data_samples'])),
-                rows=sum(v.values.size(0) for buf in ('prev_preds', 'cur_preds') for v in getattr(memory, buf, {}).values()),
+                rows=sum(v.values.size(0) for buf in ('prev_preds', 'cur_preds')
+                         for v in getattr(memory, buf, {}).values()),
                 coverage=losses[0].last_stats['coverage'] if losses else 0.0,
                 row_bytes=2 * (4 + getattr(memory, 'topk', 0)) + 2 * (1 + getattr(memory, 'topk', 0)))  # fp16 + int16
 

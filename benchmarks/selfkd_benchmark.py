@@ -18,7 +18,8 @@ For each (seed, method) a worker subprocess (this script with ``--worker``) trai
 tests the trained weights on the held-out split (COCO bbox mAP, mAP@50, D-ECE, LaECE_0; for baseline, pskd
 and ls also D-ECE and LaECE_0 after post-hoc isotonic calibration cross-fitted over the held-out images, the
 '<method> + post-hoc' rows) and reports its mean train step time (mmengine's logged ``time`` scalar), peak GPU
-memory and peak host RSS; one process per run keeps the memory figures per run. The parent writes into ``--out-dir`` (never an existing directory):
+memory and peak host RSS; one process per run keeps the memory figures per run. The parent writes into
+``--out-dir`` (never an existing directory):
 
     table.md         per method: mean ± sample std over seeds, step-time ratio to the baseline, memory;
                      '<method> + post-hoc' rows (see POSTHOC)

@@ -237,7 +237,8 @@ def test_retinanet_two_pass_run_and_plain_checkpoint(shapes_root, tmp_path):
     run_tool(['tools/train.py', RETINA_PSKD_CFG, '--work-dir', str(tmp_path), *options])
     scalars = read_scalars(str(tmp_path))
     alpha, coverage = by_epoch(scalars, 'pskd_alpha'), by_epoch(scalars, 'pskd_coverage')
-    assert set(alpha[1]) == {0.0} and alpha[2] == pytest.approx([0.8] * len(alpha[2]))  # T = 2: the last pass at alpha_T
+    # T = 2: the last pass trains at alpha_T
+    assert set(alpha[1]) == {0.0} and alpha[2] == pytest.approx([0.8] * len(alpha[2]))
     assert set(coverage[1]) == {0.0} and min(coverage[2]) > 0
     assert min(by_epoch(scalars, 'pskd_teacher_conf')[2]) > 0
     ckpt = load_local_checkpoint(str(tmp_path / 'epoch_2.pth'))

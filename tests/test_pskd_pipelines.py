@@ -107,7 +107,8 @@ def test_the_hook_refuses_an_unmappable_pipeline_at_start(shapes_root, tmp_path)
     runner = pskd_runner(shapes_root, tmp_path)
     runner.cfg.train_dataloader.dataset.pipeline = LOAD + CROP + [dict(type='PackDetInputs')]
     runner = Runner.from_cfg(runner.cfg)
-    with pytest.raises(ValueError, match=r"PSKDHook\(memory=dict\(strategy='gt'\)\): the train pipeline has RandomCrop"):
+    with pytest.raises(ValueError,
+                       match=r"PSKDHook\(memory=dict\(strategy='gt'\)\): the train pipeline has RandomCrop"):
         runner.train()
 
 

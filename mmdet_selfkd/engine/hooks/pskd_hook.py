@@ -38,9 +38,10 @@ class PSKDHook(Hook):
 
     Args:
         alpha_T (float): Teacher share at the last pass, in [0, 1]. Default 0.8 (the paper's).
-        memory (dict): ``strategy`` ('gt', 'iou' or 'snapshot') and its options: ``topk`` (gt, iou),
-            ``iou_thr`` and ``fallback`` (iou). See :mod:`mmdet_selfkd.memory`. The dense heads (``PSKDRetinaHead``,
-            ``PSKDFCOSHead``) take ``gt`` and store every class score (sigmoid scores don't sum to 1: no ``topk``).
+        memory (dict): ``strategy`` ('gt', 'iou' or 'snapshot') and its options: ``topk`` and
+            ``mean_iou_thr`` (gt, iou), ``iou_thr`` and ``fallback`` (iou). See :mod:`mmdet_selfkd.memory`. The
+            dense heads (``PSKDRetinaHead``, ``PSKDFCOSHead``) take ``gt`` and store every class score (sigmoid
+            scores don't sum to 1: no ``topk``).
         by_iter (bool): Ramp alpha every iteration instead of once per pass.
         trusted_transforms (Sequence[str]): Class names of custom train transforms that never move boxes.
             The ``gt`` and ``iou`` memories follow boxes across passes and refuse, at start, a pipeline
