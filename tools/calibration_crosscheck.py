@@ -14,7 +14,8 @@ Three steps (docs/calibration.md has the exact commands and the numbers):
 ``reference`` computes D-ECE with netcal's ``ECE(detection=True)`` on TP flags from pycocotools' own
 matching (IoU 0.5, score >= 0.3 or ``--score-thr``, 10 bins), and D-ECE and LaECE_0 / oLRP with the
 reference code of Kuzucu et al. (``CalibrationCOCO`` of fiveai/detection_calibration: IoU 0, 25 bins,
-class-wise LRP-optimal thresholds). Only ``export`` and ``ours`` import this package; ``reference`` imports neither it nor mmdet.
+class-wise LRP-optimal thresholds). Only ``export`` and ``ours`` import this package; ``reference`` imports
+neither it nor mmdet.
 """
 import argparse
 import copy
