@@ -260,6 +260,18 @@ BCCD_CONFIGS = {'baseline': BCCD_BASE_CONFIG,
 BCCD_SPLITS = ('train', 'val', 'test')  # of DATA_LOADERS, in order
 
 
+def converted_splits(image_root: str, splits: Sequence[str], stats: Dict[str, dict]) -> PreparedData:
+    """Point the train, val and test loaders and evaluators at the converted ``splits`` (in that order; the
+    last is held out), images under ``image_root``; ``stats`` is a converter's ``{split: {'path', 'images'}}``."""
+    options: Dict[str, Any] = {}
+    for loader, split in zip(DATA_LOADERS, splits):
+        options[f'{loader}.dataset.data_root'] = image_root
+        options[f'{loader}.dataset.ann_file'] = stats[split]['path']
+    train, val, test = splits
+    options.update({'val_evaluator.ann_file': stats[val]['path'], 'test_evaluator.ann_file': stats[test]['path']})
+    return PreparedData(options, train_images=stats[train]['images'], test_images=stats[test]['images'])
+
+
 def prepare_bccd(data_dir: str, settings: ModeSettings) -> PreparedData:
     """Convert BCCD's VOC splits to COCO JSONs (tools/dataset_converters/voc_to_coco.py) and point the BCCD
     configs at them.
@@ -278,13 +290,7 @@ def prepare_bccd(data_dir: str, settings: ModeSettings) -> PreparedData:
     converter = _load_repo_module('voc_to_coco', 'tools/dataset_converters/voc_to_coco.py')
     stats = converter.convert_voc_to_coco(voc_root, osp.join(data_dir, 'bccd_coco'), splits=BCCD_SPLITS,
                                           classes=cfg.metainfo.classes)
-    options: Dict[str, Any] = {}
-    for loader, split in zip(DATA_LOADERS, BCCD_SPLITS):
-        options[f'{loader}.dataset.data_root'] = voc_root
-        options[f'{loader}.dataset.ann_file'] = stats[split]['path']
-    options.update({'val_evaluator.ann_file': stats['val']['path'],
-                    'test_evaluator.ann_file': stats['test']['path']})
-    return PreparedData(options, train_images=stats['train']['images'], test_images=stats['test']['images'])
+    return converted_splits(voc_root, BCCD_SPLITS, stats)
 
 
 AQUARIUM_BASE_CONFIG = 'configs/aquarium/faster-rcnn_mobilenetv2_fpn_1x_aquarium.py'
@@ -315,13 +321,7 @@ def prepare_aquarium(data_dir: str, settings: ModeSettings) -> PreparedData:
     yolo_root = osp.normpath(cfg.train_dataloader.dataset.data_root) + '/'
     converter = _load_repo_module('yolo_to_coco', 'tools/dataset_converters/yolo_to_coco.py')
     stats = converter.convert_yolo_to_coco(yolo_root, osp.join(data_dir, 'aquarium_coco'), splits=AQUARIUM_SPLITS)
-    options: Dict[str, Any] = {}
-    for loader, split in zip(DATA_LOADERS, AQUARIUM_SPLITS):
-        options[f'{loader}.dataset.data_root'] = yolo_root
-        options[f'{loader}.dataset.ann_file'] = stats[split]['path']
-    options.update({'val_evaluator.ann_file': stats['valid']['path'],
-                    'test_evaluator.ann_file': stats['test']['path']})
-    return PreparedData(options, train_images=stats['train']['images'], test_images=stats['test']['images'])
+    return converted_splits(yolo_root, AQUARIUM_SPLITS, stats)
 
 
 FAMILIES: Dict[str, Family] = {
