@@ -1,4 +1,5 @@
 """mmdet_selfkd: self-knowledge distillation (PS-KD and friends) for MMDetection 3.x."""
+
 import os.path as osp
 from glob import glob
 
@@ -50,6 +51,6 @@ setup(
         # mmengine resolves `mmdet::` config bases through pkg_resources, which setuptools 82 removed.
         'setuptools<82',
     ],
-    extras_require={'tests': ['pytest', 'pytest-timeout']},
+    extras_require={'tests': ['pytest', 'pytest-timeout'], 'lint': ['ruff==0.17.6']},
     license='Apache-2.0',
 )

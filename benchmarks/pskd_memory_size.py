@@ -10,6 +10,7 @@ a 0.25 positive fraction: at most 128 positives). Prints the tensor bytes the me
     python benchmarks/pskd_memory_size.py --strategy gt
     python benchmarks/pskd_memory_size.py --strategy iou --positives 128
 """
+
 import argparse
 import resource
 import time
@@ -41,10 +42,16 @@ def synthetic_batch(first: int, count: int, args: argparse.Namespace) -> RoIBatc
     for index in range(first, first + count):
         gt_boxes = torch.rand(args.gts, 4).sort(1).values * 600
         pos_gt_inds = torch.arange(args.positives) % args.gts
-        images.append(ImageRoIs(key=f'train2017/{index:012d}.jpg', gt_boxes=gt_boxes,
-                                gt_labels=torch.randint(args.num_classes, (args.gts,)),
-                                pos_boxes=gt_boxes[pos_gt_inds] + torch.rand(args.positives, 4),
-                                pos_gt_inds=pos_gt_inds, num_neg=0))
+        images.append(
+            ImageRoIs(
+                key=f'train2017/{index:012d}.jpg',
+                gt_boxes=gt_boxes,
+                gt_labels=torch.randint(args.num_classes, (args.gts,)),
+                pos_boxes=gt_boxes[pos_gt_inds] + torch.rand(args.positives, 4),
+                pos_gt_inds=pos_gt_inds,
+                num_neg=0,
+            )
+        )
     return RoIBatch(0, images)
 
 
@@ -61,16 +68,20 @@ def main() -> None:
     for pass_ in range(2):
         for first in range(0, args.images, args.batch):
             batch = synthetic_batch(first, min(args.batch, args.images - first), args)
-            memory.record(batch, probs[:sum(img.num_rois for img in batch.images)])
+            memory.record(batch, probs[: sum(img.num_rois for img in batch.images)])
             memory.sync()
         if pass_ == 0:
             memory.end_pass()
     entries = len(memory.prev_preds) + len(memory.cur_preds)
-    print(f'strategy={args.strategy} images={args.images} gts/image={args.gts} positives/image={args.positives} '
-          f'logits={args.num_classes + 1} topk={args.topk}')
+    print(
+        f'strategy={args.strategy} images={args.images} gts/image={args.gts} positives/image={args.positives} '
+        f'logits={args.num_classes + 1} topk={args.topk}'
+    )
     print(f'entries: {entries} ({entries / args.images:.1f} per image, teacher + current pass)')
-    print(f'tensor bytes (nbytes): {memory.nbytes() / 2**20:.1f} MiB '
-          f'({memory.nbytes() / args.images / 1024:.2f} KiB per image)')
+    print(
+        f'tensor bytes (nbytes): {memory.nbytes() / 2**20:.1f} MiB '
+        f'({memory.nbytes() / args.images / 1024:.2f} KiB per image)'
+    )
     print(f'resident memory growth: {rss_mib() - start_rss:.1f} MiB  ({time.perf_counter() - start:.0f} s)')
 
 

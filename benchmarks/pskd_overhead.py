@@ -13,6 +13,7 @@ worst case of 128 positives per image that mmdet's 512x0.25 sampler allows; for 
     python benchmarks/pskd_overhead.py --preset gpu-r50    # GPU: R50-FPN at 1333x800, batch 2, fp32
     python benchmarks/pskd_overhead.py --preset gpu-r50 --batch-size 8 --amp
 """
+
 import argparse
 import copy
 import os.path as osp
@@ -38,8 +39,11 @@ PRESETS = {
     'cpu': dict(config='configs/pskd/faster-rcnn_r18_fpn_pskd-8e_shapes.py', scale=None, batch_size=8),
     'gpu-r50': dict(config='configs/pskd/faster-rcnn_r50_fpn_pskd-1x_coco.py', scale=(1333, 800), batch_size=2),
 }
-STRATEGIES = {'gt': dict(strategy='gt'), 'iou': dict(strategy='iou', iou_thr=0.7),
-              'snapshot': dict(strategy='snapshot')}
+STRATEGIES = {
+    'gt': dict(strategy='gt'),
+    'iou': dict(strategy='iou', iou_thr=0.7),
+    'snapshot': dict(strategy='snapshot'),
+}
 
 
 def parse_args() -> argparse.Namespace:
@@ -56,6 +60,7 @@ def parse_args() -> argparse.Namespace:
 def build(args, preset: dict):
     """The PS-KD detector and a dataset of shapes images, at the preset's scale and class count."""
     from mmdet.registry import DATASETS, MODELS
+
     init_default_scope('mmdet')
     cfg = Config.fromfile(osp.join(REPO, preset['config']))
     cfg.model.backbone.init_cfg = None  # no download; weights don't change the cost
@@ -114,14 +119,16 @@ def run_method(method: str, args, cfg, models_registry, batches: List[dict], dev
     stored = memory.nbytes() if memory is not None else 0
     images_stored = len(memory.image_keys()) if memory is not None and memory.image_keys() else 0
     gts = sum(len(b['data_samples'][i].gt_instances) for b in batches for i in range(len(b['data_samples'])))
-    return dict(step_s=statistics.median(times), host_bytes=stored,
-                gpu_peak=torch.cuda.max_memory_allocated() if device == 'cuda' else 0,
-                bytes_per_image=stored / images_stored if images_stored else 0.0,
-                gts_per_image=gts / (len(batches) * len(batches[0]['data_samples'])),
-                rows=sum(v.values.size(0) for buf in ('prev_preds', 'cur_preds')
-                         for v in getattr(memory, buf, {}).values()),
-                coverage=losses[0].last_stats['coverage'] if losses else 0.0,
-                row_bytes=2 * (4 + getattr(memory, 'topk', 0)) + 2 * (1 + getattr(memory, 'topk', 0)))  # fp16 + int16
+    return dict(
+        step_s=statistics.median(times),
+        host_bytes=stored,
+        gpu_peak=torch.cuda.max_memory_allocated() if device == 'cuda' else 0,
+        bytes_per_image=stored / images_stored if images_stored else 0.0,
+        gts_per_image=gts / (len(batches) * len(batches[0]['data_samples'])),
+        rows=sum(v.values.size(0) for buf in ('prev_preds', 'cur_preds') for v in getattr(memory, buf, {}).values()),
+        coverage=losses[0].last_stats['coverage'] if losses else 0.0,
+        row_bytes=2 * (4 + getattr(memory, 'topk', 0)) + 2 * (1 + getattr(memory, 'topk', 0)),
+    )  # fp16 + int16
 
 
 def main() -> None:
@@ -131,16 +138,21 @@ def main() -> None:
     cfg, models_registry, dataset = build(args, preset)
     batch_size = args.batch_size or preset['batch_size']
     images = [dataset[i] for i in range(args.images)]
-    batches = [pseudo_collate(images[i:i + batch_size]) for i in range(0, len(images), batch_size)]
+    batches = [pseudo_collate(images[i : i + batch_size]) for i in range(0, len(images), batch_size)]
     # the baseline runs first and last; its step time is the mean of both (warm-up and drift cancel out)
     results = {m: run_method(m, args, cfg, models_registry, batches, device) for m in ['baseline', *STRATEGIES]}
-    results['baseline']['step_s'] = (results['baseline']['step_s'] +
-                                     run_method('baseline', args, cfg, models_registry, batches, device)['step_s']) / 2
+    results['baseline']['step_s'] = (
+        results['baseline']['step_s'] + run_method('baseline', args, cfg, models_registry, batches, device)['step_s']
+    ) / 2
     base = results['baseline']
-    print(f'\nPS-KD overhead: {preset["config"]}, {device}, batch {batch_size}, {args.images} images, '
-          f'{args.steps} timed steps{", AMP" if args.amp else ""}')
-    print(f'{"method":<10}{"step ms":>9}{"ratio":>7}{"taught":>8}{"+host MB":>10}{"+GPU MB":>9}{"B/image":>9}'
-          f'{"COCO GB (7.3 GT/img)":>22}{"COCO GB worst case":>21}')
+    print(
+        f'\nPS-KD overhead: {preset["config"]}, {device}, batch {batch_size}, {args.images} images, '
+        f'{args.steps} timed steps{", AMP" if args.amp else ""}'
+    )
+    print(
+        f'{"method":<10}{"step ms":>9}{"ratio":>7}{"taught":>8}{"+host MB":>10}{"+GPU MB":>9}{"B/image":>9}'
+        f'{"COCO GB (7.3 GT/img)":>22}{"COCO GB worst case":>21}'
+    )
     for method, res in results.items():
         scale = COCO_GTS_PER_IMAGE / max(res['gts_per_image'], 1e-9)
         coco_est = res['bytes_per_image'] * scale * COCO_IMAGES / 2**30
@@ -148,9 +160,11 @@ def main() -> None:
         worst = COCO_IMAGES * rows_per_image * res['row_bytes'] / 2**30 if res['rows'] else 0
         if method == 'snapshot':
             coco_est = worst = res['host_bytes'] / 2**30  # a model copy, independent of the dataset
-        print(f'{method:<10}{1000 * res["step_s"]:>9.1f}{res["step_s"] / base["step_s"]:>7.3f}{res["coverage"]:>8.3f}'
-              f'{res["host_bytes"] / 2**20:>10.2f}{(res["gpu_peak"] - base["gpu_peak"]) / 2**20:>9.1f}'
-              f'{res["bytes_per_image"]:>9.0f}{coco_est:>22.3f}{worst:>21.3f}')
+        print(
+            f'{method:<10}{1000 * res["step_s"]:>9.1f}{res["step_s"] / base["step_s"]:>7.3f}{res["coverage"]:>8.3f}'
+            f'{res["host_bytes"] / 2**20:>10.2f}{(res["gpu_peak"] - base["gpu_peak"]) / 2**20:>9.1f}'
+            f'{res["bytes_per_image"]:>9.0f}{coco_est:>22.3f}{worst:>21.3f}'
+        )
 
 
 if __name__ == '__main__':

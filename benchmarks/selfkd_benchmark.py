@@ -45,6 +45,7 @@ memory and peak host RSS; one process per run keeps the memory figures per run. 
         --variant pskd-a0.4 pskd custom_hooks.0.alpha_T=0.4   # a sweep: extra runs with their own config options
                                           # (4 BCCD epochs at the config's lr 0.01 diverged on the CPU)
 """
+
 import argparse
 import glob
 import importlib.util
@@ -71,8 +72,12 @@ from mmengine.runner import Runner
 from mmdet_selfkd.apis import load_config
 from mmdet_selfkd.calibration import calibration_report, cross_fitted_scores
 from mmdet_selfkd.datasets import make_shapes_dataset
-from mmdet_selfkd.evaluation.detection_calibration_metric import (DetectionCalibrationMetric, _to_numpy,
-                                                                  calibration_errors, plot_reliability_diagrams)
+from mmdet_selfkd.evaluation.detection_calibration_metric import (
+    DetectionCalibrationMetric,
+    _to_numpy,
+    calibration_errors,
+    plot_reliability_diagrams,
+)
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 BENCHMARK_METHODS = ('baseline', 'pskd', 'pskd-iou', 'pskd-snapshot', 'ls', 'lsrkd', 'cskd', 'mrkd')
@@ -102,6 +107,7 @@ class ModeSettings:
         variants (dict): Extra runs of a family method with config options of their own (``--variant``):
             name -> ``{'method': <family method>, 'options': {<key>: <value>}}``, e.g. an α_T sweep.
     """
+
     train_images: Optional[int]
     val_images: Optional[int]
     epochs: int
@@ -121,15 +127,42 @@ COMPARABLE_SETTINGS = ('train_images', 'val_images', 'epochs', 'batch_size', 'im
 
 SHAPES_MODES: Dict[str, ModeSettings] = {
     # CI smoke run: 4 iterations per epoch, ~1 min per method on 2 CPU cores.
-    'cpu-tiny': ModeSettings(train_images=16, val_images=8, epochs=2, batch_size=4, num_workers=0, seeds=(0,),
-                             methods=('baseline', 'pskd'), timing_skip_iters=2, cpu_only=True),
+    'cpu-tiny': ModeSettings(
+        train_images=16,
+        val_images=8,
+        epochs=2,
+        batch_size=4,
+        num_workers=0,
+        seeds=(0,),
+        methods=('baseline', 'pskd'),
+        timing_skip_iters=2,
+        cpu_only=True,
+    ),
     # All 8 methods in ~30-40 min on 2 CPU cores: half the main job's images, its 8 epochs (25 iterations each,
     # ~0.9 s per iteration on an idle 2-core CPU), one seed.
-    'cpu-reduced': ModeSettings(train_images=200, val_images=50, epochs=8, batch_size=8, num_workers=0, seeds=(0,),
-                                methods=BENCHMARK_METHODS, timing_skip_iters=10, cpu_only=True),
+    'cpu-reduced': ModeSettings(
+        train_images=200,
+        val_images=50,
+        epochs=8,
+        batch_size=8,
+        num_workers=0,
+        seeds=(0,),
+        methods=BENCHMARK_METHODS,
+        timing_skip_iters=10,
+        cpu_only=True,
+    ),
     # The configs' own settings (the dataset's default 400/100 images, 8 epochs, batch 8).
-    'full': ModeSettings(train_images=400, val_images=100, epochs=8, batch_size=8, num_workers=2, seeds=(0, 1, 2),
-                         methods=BENCHMARK_METHODS, timing_skip_iters=20, cpu_only=False),
+    'full': ModeSettings(
+        train_images=400,
+        val_images=100,
+        epochs=8,
+        batch_size=8,
+        num_workers=2,
+        seeds=(0, 1, 2),
+        methods=BENCHMARK_METHODS,
+        timing_skip_iters=20,
+        cpu_only=False,
+    ),
 }
 
 # CPU settings, the same for every method: a lighter RoI stage (the shapes model's proposal and RoI sample counts,
@@ -176,16 +209,46 @@ BCCD_MODES: Dict[str, ModeSettings] = {
     # the lighter RoI stage, 2 epochs (the fewest that give PS-KD and MrKD a teacher: epoch 1's predictions,
     # a copy taken after epoch 1). Measured: ~3.2 s per iteration (baseline), ~190 s per run with the test
     # (mrkd, pskd-snapshot: ~240 s); baseline mAP 0.165.
-    'cpu-reduced': ModeSettings(train_images=None, val_images=None, epochs=2, batch_size=8, num_workers=0,
-                                seeds=(0, 1, 2), methods=BENCHMARK_METHODS, timing_skip_iters=10, cpu_only=True,
-                                img_scale=(256, 192), cfg_options=BCCD_CPU_OPTIONS),
+    'cpu-reduced': ModeSettings(
+        train_images=None,
+        val_images=None,
+        epochs=2,
+        batch_size=8,
+        num_workers=0,
+        seeds=(0, 1, 2),
+        methods=BENCHMARK_METHODS,
+        timing_skip_iters=10,
+        cpu_only=True,
+        img_scale=(256, 192),
+        cfg_options=BCCD_CPU_OPTIONS,
+    ),
     # The config's schedule: full 640x480 images, 12 epochs, batch 8.
-    'full': ModeSettings(train_images=None, val_images=None, epochs=12, batch_size=8, num_workers=2,
-                         seeds=(0, 1, 2), methods=BENCHMARK_METHODS, timing_skip_iters=20, cpu_only=False),
+    'full': ModeSettings(
+        train_images=None,
+        val_images=None,
+        epochs=12,
+        batch_size=8,
+        num_workers=2,
+        seeds=(0, 1, 2),
+        methods=BENCHMARK_METHODS,
+        timing_skip_iters=20,
+        cpu_only=False,
+    ),
     # The evidence study on 2 CPU cores: the lite model trained to convergence (12 epochs, 11 taught passes).
-    'lite': ModeSettings(train_images=None, val_images=None, epochs=12, batch_size=8, num_workers=0,
-                         seeds=(0, 1, 2), methods=STUDY_METHODS, timing_skip_iters=10, cpu_only=True,
-                         img_scale=(320, 240), cfg_options=LITE_OPTIONS, variants=STUDY_VARIANTS),
+    'lite': ModeSettings(
+        train_images=None,
+        val_images=None,
+        epochs=12,
+        batch_size=8,
+        num_workers=0,
+        seeds=(0, 1, 2),
+        methods=STUDY_METHODS,
+        timing_skip_iters=10,
+        cpu_only=True,
+        img_scale=(320, 240),
+        cfg_options=LITE_OPTIONS,
+        variants=STUDY_VARIANTS,
+    ),
 }
 
 
@@ -199,6 +262,7 @@ class PreparedData:
         train_images (int): Images of the training split.
         test_images (int): Images of the held-out split.
     """
+
     options: Dict[str, Any]
     train_images: int
     test_images: int
@@ -215,6 +279,7 @@ class Family:
             under ``data_dir``.
         modes (dict[str, ModeSettings]): Mode name -> run sizes for this family.
     """
+
     description: str
     configs: Dict[str, str]
     prepare_data: Callable[[str, ModeSettings], PreparedData]
@@ -248,15 +313,24 @@ def prepare_shapes(data_dir: str, settings: ModeSettings) -> PreparedData:
     root = osp.join(data_dir, 'shapes') + '/'
     make_shapes_dataset(root, splits={'train': settings.train_images, 'val': settings.val_images})
     options: Dict[str, Any] = {f'{loader}.dataset.data_root': root for loader in DATA_LOADERS}
-    options.update({'val_evaluator.ann_file': root + 'annotations/val.json',
-                    'test_evaluator.ann_file': root + 'annotations/val.json'})
+    options.update(
+        {
+            'val_evaluator.ann_file': root + 'annotations/val.json',
+            'test_evaluator.ann_file': root + 'annotations/val.json',
+        }
+    )
     return PreparedData(options, train_images=settings.train_images, test_images=settings.val_images)
 
 
 BCCD_BASE_CONFIG = 'configs/bccd/faster-rcnn_mobilenetv2_fpn_1x_bccd.py'
-BCCD_CONFIGS = {'baseline': BCCD_BASE_CONFIG,
-                **{method: f'configs/bccd/faster-rcnn_mobilenetv2_fpn_{method}-1x_bccd.py'
-                   for method in BENCHMARK_METHODS if method != REFERENCE}}
+BCCD_CONFIGS = {
+    'baseline': BCCD_BASE_CONFIG,
+    **{
+        method: f'configs/bccd/faster-rcnn_mobilenetv2_fpn_{method}-1x_bccd.py'
+        for method in BENCHMARK_METHODS
+        if method != REFERENCE
+    },
+}
 BCCD_SPLITS = ('train', 'val', 'test')  # of DATA_LOADERS, in order
 
 
@@ -288,15 +362,21 @@ def prepare_bccd(data_dir: str, settings: ModeSettings) -> PreparedData:
     cfg = load_config(osp.join(REPO, BCCD_BASE_CONFIG))
     voc_root = osp.normpath(cfg.train_dataloader.dataset.data_root) + '/'
     converter = _load_repo_module('voc_to_coco', 'tools/dataset_converters/voc_to_coco.py')
-    stats = converter.convert_voc_to_coco(voc_root, osp.join(data_dir, 'bccd_coco'), splits=BCCD_SPLITS,
-                                          classes=cfg.metainfo.classes)
+    stats = converter.convert_voc_to_coco(
+        voc_root, osp.join(data_dir, 'bccd_coco'), splits=BCCD_SPLITS, classes=cfg.metainfo.classes
+    )
     return converted_splits(voc_root, BCCD_SPLITS, stats)
 
 
 AQUARIUM_BASE_CONFIG = 'configs/aquarium/faster-rcnn_mobilenetv2_fpn_1x_aquarium.py'
-AQUARIUM_CONFIGS = {'baseline': AQUARIUM_BASE_CONFIG,
-                    **{method: f'configs/aquarium/faster-rcnn_mobilenetv2_fpn_{method}-1x_aquarium.py'
-                       for method in BENCHMARK_METHODS if method != REFERENCE}}
+AQUARIUM_CONFIGS = {
+    'baseline': AQUARIUM_BASE_CONFIG,
+    **{
+        method: f'configs/aquarium/faster-rcnn_mobilenetv2_fpn_{method}-1x_aquarium.py'
+        for method in BENCHMARK_METHODS
+        if method != REFERENCE
+    },
+}
 AQUARIUM_SPLITS = ('train', 'valid', 'test')  # of DATA_LOADERS, in order (Roboflow names its val split 'valid')
 # Aquarium's splits are fixed (448 train / 127 valid / 63 test images): 56 iterations per epoch.
 AQUARIUM_MODES: Dict[str, ModeSettings] = {
@@ -325,12 +405,24 @@ def prepare_aquarium(data_dir: str, settings: ModeSettings) -> PreparedData:
 
 
 FAMILIES: Dict[str, Family] = {
-    'shapes': Family(description='Faster R-CNN R18-FPN (from scratch) on synthetic shapes',
-                     configs=_main_job_method_configs(), prepare_data=prepare_shapes, modes=SHAPES_MODES),
-    'bccd': Family(description='Faster R-CNN MobileNetV2-FPN (ImageNet-pretrained) on BCCD blood cells',
-                   configs=BCCD_CONFIGS, prepare_data=prepare_bccd, modes=BCCD_MODES),
-    'aquarium': Family(description='Faster R-CNN MobileNetV2-FPN (ImageNet-pretrained) on Aquarium photos',
-                       configs=AQUARIUM_CONFIGS, prepare_data=prepare_aquarium, modes=AQUARIUM_MODES),
+    'shapes': Family(
+        description='Faster R-CNN R18-FPN (from scratch) on synthetic shapes',
+        configs=_main_job_method_configs(),
+        prepare_data=prepare_shapes,
+        modes=SHAPES_MODES,
+    ),
+    'bccd': Family(
+        description='Faster R-CNN MobileNetV2-FPN (ImageNet-pretrained) on BCCD blood cells',
+        configs=BCCD_CONFIGS,
+        prepare_data=prepare_bccd,
+        modes=BCCD_MODES,
+    ),
+    'aquarium': Family(
+        description='Faster R-CNN MobileNetV2-FPN (ImageNet-pretrained) on Aquarium photos',
+        configs=AQUARIUM_CONFIGS,
+        prepare_data=prepare_aquarium,
+        modes=AQUARIUM_MODES,
+    ),
 }
 
 
@@ -380,10 +472,16 @@ class HeldOutDetectionsMetric(BaseMetric):
         for sample in data_samples:
             pred = sample['pred_instances']
             gt_bboxes, gt_labels, gt_ignore = DetectionCalibrationMetric._ground_truth(sample)
-            self.results.append(dict(bboxes=_to_numpy(pred['bboxes']).reshape(-1, 4),
-                                     scores=_to_numpy(pred['scores'], np.float64).reshape(-1),
-                                     labels=_to_numpy(pred['labels'], np.int64).reshape(-1),
-                                     gt_bboxes=gt_bboxes, gt_labels=gt_labels, gt_ignore=gt_ignore))
+            self.results.append(
+                dict(
+                    bboxes=_to_numpy(pred['bboxes']).reshape(-1, 4),
+                    scores=_to_numpy(pred['scores'], np.float64).reshape(-1),
+                    labels=_to_numpy(pred['labels'], np.int64).reshape(-1),
+                    gt_bboxes=gt_bboxes,
+                    gt_labels=gt_labels,
+                    gt_ignore=gt_ignore,
+                )
+            )
 
     def compute_metrics(self, results: List[dict]) -> Dict[str, float]:
         with open(self.dets_file, 'wb') as f:
@@ -398,9 +496,16 @@ def posthoc_numbers(dets_file: str) -> Dict[str, Optional[float]]:
     raw = calibration_report(images)
     dece = calibration_report(images, cross_fitted_scores(images, target='dece', **POSTHOC))
     laece = calibration_report(images, cross_fitted_scores(images, target='laece', **POSTHOC))
-    return dict(laece0=_finite(raw['laece/laece0']),
-                posthoc=dict(calibrator=POSTHOC['method'], per_class=POSTHOC['per_class'], folds=POSTHOC['folds'],
-                             dece=_finite(dece['calib/dece']), laece0=_finite(laece['laece/laece0'])))
+    return dict(
+        laece0=_finite(raw['laece/laece0']),
+        posthoc=dict(
+            calibrator=POSTHOC['method'],
+            per_class=POSTHOC['per_class'],
+            folds=POSTHOC['folds'],
+            dece=_finite(dece['calib/dece']),
+            laece0=_finite(laece['laece/laece0']),
+        ),
+    )
 
 
 # ----------------------------------------------------------------------------------------------- worker
@@ -459,12 +564,15 @@ def build_run_config(spec: Dict[str, Any]) -> Config:
     scale_step_schedule(cfg, settings.epochs)
     if settings.img_scale:
         set_image_scale(cfg, settings.img_scale)
-    cfg.merge_from_dict({**spec['data_options'], **run_options(settings, spec['seed']),
-                         **spec.get('variant_options', {})})
+    cfg.merge_from_dict(
+        {**spec['data_options'], **run_options(settings, spec['seed']), **spec.get('variant_options', {})}
+    )
     evaluators = cfg.test_evaluator if isinstance(cfg.test_evaluator, list) else [cfg.test_evaluator]
-    cfg.test_evaluator = [*evaluators, dict(type='CalibrationPairsMetric',
-                                            pairs_file=osp.join(spec['work_dir'], 'pairs.npz')),
-                          dict(type='HeldOutDetectionsMetric', dets_file=osp.join(spec['work_dir'], 'dets.pkl'))]
+    cfg.test_evaluator = [
+        *evaluators,
+        dict(type='CalibrationPairsMetric', pairs_file=osp.join(spec['work_dir'], 'pairs.npz')),
+        dict(type='HeldOutDetectionsMetric', dets_file=osp.join(spec['work_dir'], 'dets.pkl')),
+    ]
     return cfg
 
 
@@ -477,7 +585,7 @@ def peak_gpu_mib(scalars: Sequence[dict]) -> Optional[float]:
     if not torch.cuda.is_available():
         return None
     logged = [row['memory'] for row in scalars if 'memory' in row]
-    return float(max([torch.cuda.max_memory_allocated() / 2 ** 20, *logged]))
+    return float(max([torch.cuda.max_memory_allocated() / 2**20, *logged]))
 
 
 def train_scalars(log_dir: str) -> List[dict]:
@@ -530,14 +638,24 @@ def run_worker(spec_file: str) -> None:
     step_time_s, timed_iters = mean_step_time(scalars, spec['settings']['timing_skip_iters'])
     gpu_mib = peak_gpu_mib(scalars)
     metrics = runner.test()
-    result = dict(method=spec['method'], seed=spec['seed'], config=spec['config'], device=device_name(),
-                  variant=spec['settings']['variants'].get(spec['method']),
-                  bbox_mAP=coco_ap(metrics, 'coco/bbox_mAP'), bbox_mAP_50=coco_ap(metrics, 'coco/bbox_mAP_50'),
-                  dece=_finite(metrics['calib/dece']), num_dets=int(metrics['calib/num_dets']),
-                  diverged=not math.isfinite(scalars[-1]['loss']),
-                  step_time_s=step_time_s, timed_iters=timed_iters, train_s=train_s,
-                  peak_gpu_mib=gpu_mib, peak_rss_mib=peak_rss_mib,
-                  log_dir=osp.relpath(runner.log_dir, spec['out_dir']))
+    result = dict(
+        method=spec['method'],
+        seed=spec['seed'],
+        config=spec['config'],
+        device=device_name(),
+        variant=spec['settings']['variants'].get(spec['method']),
+        bbox_mAP=coco_ap(metrics, 'coco/bbox_mAP'),
+        bbox_mAP_50=coco_ap(metrics, 'coco/bbox_mAP_50'),
+        dece=_finite(metrics['calib/dece']),
+        num_dets=int(metrics['calib/num_dets']),
+        diverged=not math.isfinite(scalars[-1]['loss']),
+        step_time_s=step_time_s,
+        timed_iters=timed_iters,
+        train_s=train_s,
+        peak_gpu_mib=gpu_mib,
+        peak_rss_mib=peak_rss_mib,
+        log_dir=osp.relpath(runner.log_dir, spec['out_dir']),
+    )
     result.update(posthoc_numbers(osp.join(spec['work_dir'], 'dets.pkl')))
     with open(osp.join(spec['work_dir'], 'result.json'), 'w') as f:
         json.dump(result, f, indent=2)
@@ -546,13 +664,21 @@ def run_worker(spec_file: str) -> None:
 # ----------------------------------------------------------------------------------------------- parent
 
 
-def run_spec(out_dir: str, family: Family, method: str, seed: int, settings: ModeSettings,
-             data: PreparedData) -> Dict[str, Any]:
+def run_spec(
+    out_dir: str, family: Family, method: str, seed: int, settings: ModeSettings, data: PreparedData
+) -> Dict[str, Any]:
     """What a worker needs to train and test one (method, seed) run; ``method`` may be a variant's name."""
     variant = settings.variants.get(method, dict(method=method, options={}))
-    return dict(method=method, seed=seed, config=family.configs[variant['method']], settings=asdict(settings),
-                variant_options=variant['options'], data_options=data.options, out_dir=out_dir,
-                work_dir=osp.join(out_dir, 'runs', method, f'seed{seed}'))
+    return dict(
+        method=method,
+        seed=seed,
+        config=family.configs[variant['method']],
+        settings=asdict(settings),
+        variant_options=variant['options'],
+        data_options=data.options,
+        out_dir=out_dir,
+        work_dir=osp.join(out_dir, 'runs', method, f'seed{seed}'),
+    )
 
 
 def launch_worker(spec: Dict[str, Any], cpu_only: bool) -> Dict[str, Any]:
@@ -569,8 +695,13 @@ def launch_worker(spec: Dict[str, Any], cpu_only: bool) -> Dict[str, Any]:
     env = {**os.environ, 'PYTHONWARNINGS': 'ignore', **({'CUDA_VISIBLE_DEVICES': ''} if cpu_only else {})}
     log_file = osp.join(work_dir, 'worker.log')
     with open(log_file, 'w') as log:
-        proc = subprocess.run([sys.executable, osp.abspath(__file__), '--worker', spec_file], cwd=REPO, env=env,
-                              stdout=log, stderr=subprocess.STDOUT)
+        proc = subprocess.run(
+            [sys.executable, osp.abspath(__file__), '--worker', spec_file],
+            cwd=REPO,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
     if proc.returncode != 0:
         with open(log_file) as f:
             tail = f.read()[-4000:]
@@ -617,18 +748,22 @@ def table_caption(report: Dict[str, Any]) -> str:
     devices = ', '.join(sorted({run['device'] for run in report['runs']}))
     image_scale = 'images resized to {}x{}, '.format(*s['img_scale']) if s.get('img_scale') else ''
     options = _options_text(s.get('cfg_options', {}))
-    options = f'Config options for every method (the mode\'s and `--cfg-options`): {options}. ' if options else ''
-    variants = '; '.join(f"`{name}` = {variant['method']} with {_options_text(variant['options'])}"
-                         for name, variant in s.get('variants', {}).items())
+    options = f"Config options for every method (the mode's and `--cfg-options`): {options}. " if options else ''
+    variants = '; '.join(
+        f'`{name}` = {variant["method"]} with {_options_text(variant["options"])}'
+        for name, variant in s.get('variants', {}).items()
+    )
     variants = f'Variants: {variants}. ' if variants else ''
-    return (f"Self-KD benchmark, {report['description']} (family `{report['family']}`), mode `{report['mode']}`: "
-            f"{report['data']['train_images']} train / {report['data']['test_images']} held-out images, "
-            f"{s['epochs']} epochs, batch {s['batch_size']}, {image_scale}seeds {seeds}; device: {devices}. {options}"
-            f"{variants}"
-            f"Metrics on the held-out split: mean ± sample std (n-1) over seeds (n/a: one seed). "
-            f"Step-time ratio: mean train iteration time (mmengine `time`, first {s['timing_skip_iters']} "
-            f"iterations excluded) over the same seed's baseline run of the same benchmark run, averaged over "
-            f"seeds. Memory: peak of the training process, max over seeds.")
+    return (
+        f'Self-KD benchmark, {report["description"]} (family `{report["family"]}`), mode `{report["mode"]}`: '
+        f'{report["data"]["train_images"]} train / {report["data"]["test_images"]} held-out images, '
+        f'{s["epochs"]} epochs, batch {s["batch_size"]}, {image_scale}seeds {seeds}; device: {devices}. {options}'
+        f'{variants}'
+        f'Metrics on the held-out split: mean ± sample std (n-1) over seeds (n/a: one seed). '
+        f'Step-time ratio: mean train iteration time (mmengine `time`, first {s["timing_skip_iters"]} '
+        f"iterations excluded) over the same seed's baseline run of the same benchmark run, averaged over "
+        f'seeds. Memory: peak of the training process, max over seeds.'
+    )
 
 
 def attach_reference_step_times(runs: Sequence[dict]) -> None:
@@ -660,15 +795,17 @@ def method_row(method: str, runs: Sequence[dict], fallback_reference_s: float) -
     step_s = float(np.mean([run['step_time_s'] for run in runs]))
     gpu = [run['peak_gpu_mib'] for run in runs if run['peak_gpu_mib'] is not None]
     diverged = sum(run.get('diverged', False) for run in runs)
-    cells = [f'{method} (loss NaN in {diverged}/{len(runs)} seeds)' if diverged else method,
-             format_mean_std([run['bbox_mAP'] for run in runs]),
-             format_mean_std([run['bbox_mAP_50'] for run in runs]),
-             format_mean_std([run['dece'] for run in runs]),
-             format_mean_std([run.get('laece0') for run in runs]),
-             f'{step_time_ratio(runs, fallback_reference_s):.2f}',
-             f'{step_s:.3f}',
-             f'{max(gpu):.0f} MiB' if gpu else 'n/a (CPU)',
-             f"{max(run['peak_rss_mib'] for run in runs):.0f} MiB"]
+    cells = [
+        f'{method} (loss NaN in {diverged}/{len(runs)} seeds)' if diverged else method,
+        format_mean_std([run['bbox_mAP'] for run in runs]),
+        format_mean_std([run['bbox_mAP_50'] for run in runs]),
+        format_mean_std([run['dece'] for run in runs]),
+        format_mean_std([run.get('laece0') for run in runs]),
+        f'{step_time_ratio(runs, fallback_reference_s):.2f}',
+        f'{step_s:.3f}',
+        f'{max(gpu):.0f} MiB' if gpu else 'n/a (CPU)',
+        f'{max(run["peak_rss_mib"] for run in runs):.0f} MiB',
+    ]
     return '| ' + ' | '.join(cells) + ' |'
 
 
@@ -676,21 +813,29 @@ def render_table(report: Dict[str, Any]) -> str:
     """The Markdown table (caption first) of a report as written to ``results.json``."""
     by_method = _runs_by_method(report)
     reference_step_s = float(np.mean([run['step_time_s'] for run in by_method[REFERENCE]]))
-    header = ('| method | bbox mAP | mAP@50 | D-ECE | LaECE₀ | step-time ratio | step time (s) | peak GPU mem '
-              '| peak RSS |\n|---|---|---|---|---|---|---|---|---|')
+    header = (
+        '| method | bbox mAP | mAP@50 | D-ECE | LaECE₀ | step-time ratio | step time (s) | peak GPU mem '
+        '| peak RSS |\n|---|---|---|---|---|---|---|---|---|'
+    )
     rows = [method_row(method, runs, reference_step_s) for method, runs in by_method.items()]
     notes = []
     for method in POSTHOC_METHODS:  # same runs, scores calibrated after the fact (see POSTHOC)
-        runs = [dict(run, dece=run['posthoc']['dece'], laece0=run['posthoc']['laece0'])
-                for run in by_method.get(method, ()) if run.get('posthoc')]
+        runs = [
+            dict(run, dece=run['posthoc']['dece'], laece0=run['posthoc']['laece0'])
+            for run in by_method.get(method, ())
+            if run.get('posthoc')
+        ]
         if runs:
             rows.append(method_row(f'{method} + post-hoc', runs, reference_step_s))
-            notes = ['', '`+ post-hoc`: the same runs, scores calibrated by {} regression ({}), {}-fold cross-fitted '
-                     'over the held-out images (D-ECE: fitted to TP targets, LaECE₀: to IoU targets); mAP is the '
-                     "method's (one fitted map leaves it unchanged; the two folds' maps could reorder "
-                     'detections across the folds), training cost that of the method.'.format(
-                         POSTHOC['method'], 'per class' if POSTHOC['per_class'] else 'class-agnostic',
-                         POSTHOC['folds'])]
+            notes = [
+                '',
+                '`+ post-hoc`: the same runs, scores calibrated by {} regression ({}), {}-fold cross-fitted '
+                'over the held-out images (D-ECE: fitted to TP targets, LaECE₀: to IoU targets); mAP is the '
+                "method's (one fitted map leaves it unchanged; the two folds' maps could reorder "
+                'detections across the folds), training cost that of the method.'.format(
+                    POSTHOC['method'], 'per class' if POSTHOC['per_class'] else 'class-agnostic', POSTHOC['folds']
+                ),
+            ]
     return '\n'.join([table_caption(report), '', header, *rows, *notes]) + '\n'
 
 
@@ -699,8 +844,9 @@ def plot_reliability_panels(report: Dict[str, Any], out_dir: str, path: str) -> 
     panels, notes = {}, {}
     for method, runs in _runs_by_method(report).items():
         pairs = [np.load(osp.join(out_dir, run['work_dir'], 'pairs.npz')) for run in runs]
-        panels[method] = calibration_errors(np.concatenate([p['scores'] for p in pairs]),
-                                            np.concatenate([p['is_tp'] for p in pairs]))
+        panels[method] = calibration_errors(
+            np.concatenate([p['scores'] for p in pairs]), np.concatenate([p['is_tp'] for p in pairs])
+        )
         notes[method] = f'{len(runs)} seed(s)'
     plot_reliability_diagrams(panels, notes).savefig(path, dpi=100)
 
@@ -709,19 +855,33 @@ def run_benchmark(family_name: str, mode: str, settings: ModeSettings, out_dir: 
     """Prepare the data, run every (seed, method) worker and return the report (settings + per-run numbers)."""
     family = FAMILIES[family_name]
     data = family.prepare_data(osp.join(out_dir, 'data'), settings)
-    specs = [run_spec(out_dir, family, method, seed, settings, data)
-             for seed in settings.seeds for method in settings.methods]
+    specs = [
+        run_spec(out_dir, family, method, seed, settings, data)
+        for seed in settings.seeds
+        for method in settings.methods
+    ]
     runs = []
     for index, spec in enumerate(specs, 1):
         start = time.time()
         result = launch_worker(spec, settings.cpu_only)
         result['work_dir'] = osp.relpath(spec['work_dir'], out_dir)
         runs.append(result)
-        print(f"[{index}/{len(specs)}] {spec['method']} seed {spec['seed']}: mAP {result['bbox_mAP']:.3f}, "
-              f"step {result['step_time_s']:.3f} s ({time.time() - start:.0f} s)", flush=True)
+        print(
+            f'[{index}/{len(specs)}] {spec["method"]} seed {spec["seed"]}: mAP {result["bbox_mAP"]:.3f}, '
+            f'step {result["step_time_s"]:.3f} s ({time.time() - start:.0f} s)',
+            flush=True,
+        )
     attach_reference_step_times(runs)
-    return dict(family=family_name, description=family.description, mode=mode, settings=asdict(settings),
-                data=asdict(data), methods=list(settings.methods), seeds=list(settings.seeds), runs=runs)
+    return dict(
+        family=family_name,
+        description=family.description,
+        mode=mode,
+        settings=asdict(settings),
+        data=asdict(data),
+        methods=list(settings.methods),
+        seeds=list(settings.seeds),
+        runs=runs,
+    )
 
 
 def _check_comparable(run_settings: Dict[str, Any], settings: ModeSettings, result_file: str) -> None:
@@ -730,12 +890,15 @@ def _check_comparable(run_settings: Dict[str, Any], settings: ModeSettings, resu
     expected = json.loads(json.dumps(asdict(settings)))  # tuples as JSON lists, like the spec's
     for key in COMPARABLE_SETTINGS:
         if run_settings.get(key) != expected[key]:
-            raise SystemExit(f'{result_file} was run with {key}={run_settings.get(key)}, this merge has '
-                             f'{key}={expected[key]}: merge runs of the same --family/--mode/--epochs only')
+            raise SystemExit(
+                f'{result_file} was run with {key}={run_settings.get(key)}, this merge has '
+                f'{key}={expected[key]}: merge runs of the same --family/--mode/--epochs only'
+            )
 
 
-def merge_runs(family_name: str, mode: str, settings: ModeSettings, bench_dirs: Sequence[str],
-               out_dir: str) -> Dict[str, Any]:
+def merge_runs(
+    family_name: str, mode: str, settings: ModeSettings, bench_dirs: Sequence[str], out_dir: str
+) -> Dict[str, Any]:
     """The report of every finished run (``runs/<method>/seed<k>/result.json``) of earlier benchmark
     directories of one family and mode, e.g. of an interrupted benchmark and the one that completed it.
 
@@ -756,8 +919,10 @@ def merge_runs(family_name: str, mode: str, settings: ModeSettings, bench_dirs: 
                 run = json.load(f)
             if run.get('variant'):
                 if variants.setdefault(run['method'], run['variant']) != run['variant']:
-                    raise SystemExit(f'variant {run["method"]} has other options in {result_file} than in an '
-                                     'earlier run: give one of them another name')
+                    raise SystemExit(
+                        f'variant {run["method"]} has other options in {result_file} than in an '
+                        'earlier run: give one of them another name'
+                    )
             run['work_dir'] = osp.relpath(osp.dirname(result_file), out_dir)
             dir_runs.append(run)
         if dir_runs:
@@ -771,8 +936,16 @@ def merge_runs(family_name: str, mode: str, settings: ModeSettings, bench_dirs: 
     runs = [found[(method, seed)] for method in methods for seed in seeds if (method, seed) in found]
     data = family.prepare_data(osp.join(out_dir, 'data'), settings)
     settings = replace(settings, methods=tuple(methods), seeds=tuple(seeds), variants=variants)
-    return dict(family=family_name, description=family.description, mode=mode, settings=asdict(settings),
-                data=asdict(data), methods=methods, seeds=seeds, runs=runs)
+    return dict(
+        family=family_name,
+        description=family.description,
+        mode=mode,
+        settings=asdict(settings),
+        data=asdict(data),
+        methods=methods,
+        seeds=seeds,
+        runs=runs,
+    )
 
 
 def write_outputs(report: Dict[str, Any], out_dir: str) -> str:
@@ -786,8 +959,9 @@ def write_outputs(report: Dict[str, Any], out_dir: str) -> str:
     return table
 
 
-def parse_variants(family: Family, variant_args: Sequence[Sequence[str]],
-                   taken: Sequence[str] = ()) -> Dict[str, Dict[str, Any]]:
+def parse_variants(
+    family: Family, variant_args: Sequence[Sequence[str]], taken: Sequence[str] = ()
+) -> Dict[str, Dict[str, Any]]:
     """The ``--variant NAME METHOD KEY=VALUE...`` arguments as ``name -> {'method', 'options'}``; ``taken``:
     names already in use (the mode's own variants).
 
@@ -799,15 +973,20 @@ def parse_variants(family: Family, variant_args: Sequence[Sequence[str]],
     variants: Dict[str, Dict[str, Any]] = {}
     for args in variant_args:
         if len(args) < 3:
-            raise SystemExit(f'--variant {" ".join(args)}: give NAME METHOD KEY=VALUE [KEY=VALUE ...], e.g. '
-                             '--variant pskd-a0.4 pskd custom_hooks.0.alpha_T=0.4')
+            raise SystemExit(
+                f'--variant {" ".join(args)}: give NAME METHOD KEY=VALUE [KEY=VALUE ...], e.g. '
+                '--variant pskd-a0.4 pskd custom_hooks.0.alpha_T=0.4'
+            )
         name, method, *pairs = args
         if name in family.configs or name in variants or name in taken:
-            raise SystemExit(f'--variant {name}: the name is taken (a method of the family, a variant of the mode '
-                             'or another variant)')
+            raise SystemExit(
+                f'--variant {name}: the name is taken (a method of the family, a variant of the mode '
+                'or another variant)'
+            )
         if method not in family.configs:
-            raise SystemExit(f'--variant {name}: method {method} is not in the family (its methods: '
-                             f'{", ".join(family.configs)})')
+            raise SystemExit(
+                f'--variant {name}: method {method} is not in the family (its methods: {", ".join(family.configs)})'
+            )
         malformed = [pair for pair in pairs if '=' not in pair]
         if malformed:
             raise SystemExit(f'--variant {name}: {", ".join(malformed)} is not KEY=VALUE')
@@ -834,47 +1013,79 @@ def resolve_settings(args: argparse.Namespace) -> ModeSettings:
     variants = {**mode_variants, **parse_variants(family, args.variant or [], taken=mode_variants)}
     methods = [REFERENCE] + [m for m in dict.fromkeys(methods) if m != REFERENCE] + list(variants)
     cfg_options = {**settings.cfg_options, **(args.cfg_options or {})}
-    return replace(settings, methods=tuple(methods), seeds=tuple(args.seeds or settings.seeds),
-                   epochs=args.epochs or settings.epochs, cfg_options=cfg_options, variants=variants)
+    return replace(
+        settings,
+        methods=tuple(methods),
+        seeds=tuple(args.seeds or settings.seeds),
+        epochs=args.epochs or settings.epochs,
+        cfg_options=cfg_options,
+        variants=variants,
+    )
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     """The command line (``argv``, default ``sys.argv[1:]``)."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     modes = sorted({mode for family in FAMILIES.values() for mode in family.modes})
-    parser.add_argument('--mode', choices=modes,
-                        help='run size, per family (default: the family\'s smallest). shapes: '
-                             'cpu-tiny: 16/8 images, 2 epochs, 1 seed, baseline + pskd (CI, ~2 min); '
-                             'cpu-reduced: 200/50 images, 8 epochs, 1 seed, 8 methods (~30-40 min, 2 CPU cores); '
-                             'full: 400/100 images, 8 epochs, 3 seeds, 8 methods (GPU). '
-                             'bccd (all 205 train / 72 test images): '
-                             'cpu-reduced: 256x192 images, lighter RoI stage, 2 epochs, 3 seeds, 8 methods '
-                             '(~85 min, 2 CPU cores); '
-                             'full: 640x480 images, 12 epochs, 3 seeds, 8 methods (GPU); '
-                             'lite: the evidence study, the lite model (64-channel FPN/RPN, 256-d RoI head, 128 RoIs '
-                             'per image) at 320x240, 12 epochs, 3 seeds, baseline, ls, the three PS-KD strategies '
-                             'and the PS-KD variants (~6.5 min per run, 2 CPU cores). aquarium: lite, full')
-    parser.add_argument('--family', choices=sorted(FAMILIES), default='shapes',
-                        help='shapes: R18-FPN from scratch on synthetic shapes, held out: val; '
-                             'bccd: MobileNetV2-FPN (ImageNet-pretrained) on BCCD blood cells, held out: test; '
-                             'aquarium: the same model on Aquarium photos (7 classes), held out: test')
-    parser.add_argument('--methods', nargs='+', help='methods to compare (default: the mode\'s); baseline is '
-                                                     'always run, as the step-time reference')
-    parser.add_argument('--seeds', nargs='+', type=int, help='seeds (default: the mode\'s)')
-    parser.add_argument('--epochs', type=int, help='train this many epochs instead of the mode\'s (the '
-                                                   'schedule is scaled to it)')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction, metavar='KEY=VALUE',
-                        help='config options for every method, after the mode\'s (e.g. '
-                             'optim_wrapper.optimizer.lr=0.005); like tools/train.py\'s')
-    parser.add_argument('--variant', nargs='+', action='append', metavar='NAME METHOD KEY=VALUE',
-                        help='also run NAME: METHOD with these config options (like --cfg-options), e.g. '
-                             '--variant pskd-a0.4 pskd custom_hooks.0.alpha_T=0.4; repeatable')
-    parser.add_argument('--out-dir', help='output directory, must not exist '
-                                          '(default: work_dirs/benchmarks/<timestamp>)')
+    parser.add_argument(
+        '--mode',
+        choices=modes,
+        help="run size, per family (default: the family's smallest). shapes: "
+        'cpu-tiny: 16/8 images, 2 epochs, 1 seed, baseline + pskd (CI, ~2 min); '
+        'cpu-reduced: 200/50 images, 8 epochs, 1 seed, 8 methods (~30-40 min, 2 CPU cores); '
+        'full: 400/100 images, 8 epochs, 3 seeds, 8 methods (GPU). '
+        'bccd (all 205 train / 72 test images): '
+        'cpu-reduced: 256x192 images, lighter RoI stage, 2 epochs, 3 seeds, 8 methods '
+        '(~85 min, 2 CPU cores); '
+        'full: 640x480 images, 12 epochs, 3 seeds, 8 methods (GPU); '
+        'lite: the evidence study, the lite model (64-channel FPN/RPN, 256-d RoI head, 128 RoIs '
+        'per image) at 320x240, 12 epochs, 3 seeds, baseline, ls, the three PS-KD strategies '
+        'and the PS-KD variants (~6.5 min per run, 2 CPU cores). aquarium: lite, full',
+    )
+    parser.add_argument(
+        '--family',
+        choices=sorted(FAMILIES),
+        default='shapes',
+        help='shapes: R18-FPN from scratch on synthetic shapes, held out: val; '
+        'bccd: MobileNetV2-FPN (ImageNet-pretrained) on BCCD blood cells, held out: test; '
+        'aquarium: the same model on Aquarium photos (7 classes), held out: test',
+    )
+    parser.add_argument(
+        '--methods',
+        nargs='+',
+        help="methods to compare (default: the mode's); baseline is always run, as the step-time reference",
+    )
+    parser.add_argument('--seeds', nargs='+', type=int, help="seeds (default: the mode's)")
+    parser.add_argument(
+        '--epochs', type=int, help="train this many epochs instead of the mode's (the schedule is scaled to it)"
+    )
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        metavar='KEY=VALUE',
+        help="config options for every method, after the mode's (e.g. "
+        "optim_wrapper.optimizer.lr=0.005); like tools/train.py's",
+    )
+    parser.add_argument(
+        '--variant',
+        nargs='+',
+        action='append',
+        metavar='NAME METHOD KEY=VALUE',
+        help='also run NAME: METHOD with these config options (like --cfg-options), e.g. '
+        '--variant pskd-a0.4 pskd custom_hooks.0.alpha_T=0.4; repeatable',
+    )
+    parser.add_argument(
+        '--out-dir', help='output directory, must not exist (default: work_dirs/benchmarks/<timestamp>)'
+    )
     parser.add_argument('--table-from', metavar='RESULTS_JSON', help='only print the table of an earlier run')
-    parser.add_argument('--merge', nargs='+', metavar='BENCH_DIR',
-                        help='train nothing: write the table of the finished runs of these earlier benchmark '
-                             'directories (same --family and --mode; e.g. an interrupted run and its completion)')
+    parser.add_argument(
+        '--merge',
+        nargs='+',
+        metavar='BENCH_DIR',
+        help='train nothing: write the table of the finished runs of these earlier benchmark '
+        'directories (same --family and --mode; e.g. an interrupted run and its completion)',
+    )
     parser.add_argument('--worker', metavar='SPEC_JSON', help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     args.mode = args.mode or next(iter(FAMILIES[args.family].modes))
@@ -901,8 +1112,10 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     else:
         report = run_benchmark(args.family, args.mode, settings, out_dir)
     table = write_outputs(report, out_dir)
-    print(f'\n{table}\nwritten to {out_dir} (table.md, reliability.png, results.json) in {time.time() - start:.0f} s',
-          flush=True)
+    print(
+        f'\n{table}\nwritten to {out_dir} (table.md, reliability.png, results.json) in {time.time() - start:.0f} s',
+        flush=True,
+    )
 
 
 if __name__ == '__main__':

@@ -15,6 +15,7 @@ environment turns it off: importing the plugin then changes nothing in mmengine,
 ``torch.load``) reads the checkpoints, so on torch>=2.6 mmengine checkpoints need torch's own switch
 (``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1``). :func:`allow_mmengine_checkpoints` installs it explicitly.
 """
+
 import codecs
 import collections
 import importlib.util
@@ -32,8 +33,17 @@ def mmengine_checkpoint_globals() -> list:
     """The non-tensor globals mmengine 0.10.7 writes into checkpoints."""
     multiarray = np._core.multiarray if hasattr(np, '_core') else np.core.multiarray
     dtype_types = [type(np.dtype(name)) for name in ('float64', 'float32', 'int64', 'int32', 'bool')]
-    return [HistoryBuffer, getattr, collections.Counter, codecs.encode, np.ndarray, np.dtype,
-            multiarray._reconstruct, multiarray.scalar, *dtype_types]
+    return [
+        HistoryBuffer,
+        getattr,
+        collections.Counter,
+        codecs.encode,
+        np.ndarray,
+        np.dtype,
+        multiarray._reconstruct,
+        multiarray.scalar,
+        *dtype_types,
+    ]
 
 
 def load_local_checkpoint(filename: str, map_location: Optional[str] = None):
@@ -58,8 +68,10 @@ def compat_enabled() -> bool:
         return True
     if value in _OFF:
         return False
-    raise ValueError(f'{COMPAT_ENV}={os.environ[COMPAT_ENV]!r}: expected one of {", ".join(_ON + _OFF)} '
-                     '(0 keeps mmengine\'s own checkpoint loader)')
+    raise ValueError(
+        f'{COMPAT_ENV}={os.environ[COMPAT_ENV]!r}: expected one of {", ".join(_ON + _OFF)} '
+        "(0 keeps mmengine's own checkpoint loader)"
+    )
 
 
 def allow_mmengine_checkpoints() -> None:
@@ -71,5 +83,7 @@ def allow_mmengine_checkpoints() -> None:
 def require_pkg_resources() -> None:
     """mmengine 0.10.7 resolves ``mmdet::`` config bases through ``pkg_resources``."""
     if importlib.util.find_spec('pkg_resources') is None:
-        raise ImportError("mmengine 0.10.7 needs pkg_resources to resolve 'mmdet::' config bases, and "
-                          "setuptools>=82 no longer ships it: pip install 'setuptools>=77,<82'.")
+        raise ImportError(
+            "mmengine 0.10.7 needs pkg_resources to resolve 'mmdet::' config bases, and "
+            "setuptools>=82 no longer ships it: pip install 'setuptools>=77,<82'."
+        )

@@ -19,6 +19,7 @@ Command line::
     python -m mmdet_selfkd.configs NAME         # the absolute path of one config (NAME relative to it)
     python -m mmdet_selfkd.configs --list       # every shipped config, relative to the directory
 """
+
 import argparse
 import os.path as osp
 import sys
@@ -38,8 +39,10 @@ def config_dir() -> str:
     repo = osp.dirname(package)
     if osp.isdir(osp.join(repo, 'configs')) and osp.isfile(osp.join(repo, 'setup.py')):
         return osp.join(repo, 'configs')
-    raise FileNotFoundError(f'no configs next to {package}: neither {installed} (wheel install) nor '
-                            f'{osp.join(repo, "configs")} (source checkout) exists')
+    raise FileNotFoundError(
+        f'no configs next to {package}: neither {installed} (wheel install) nor '
+        f'{osp.join(repo, "configs")} (source checkout) exists'
+    )
 
 
 def list_configs() -> List[str]:
@@ -62,10 +65,14 @@ def config_path(name: str) -> str:
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    parser = argparse.ArgumentParser(prog='python -m mmdet_selfkd.configs',
-                                     description='Print where the shipped configs are.')
-    parser.add_argument('name', nargs='?', help='a config relative to the configs directory, e.g. '
-                                                'pskd/faster-rcnn_r50_fpn_pskd-1x_coco.py')
+    parser = argparse.ArgumentParser(
+        prog='python -m mmdet_selfkd.configs', description='Print where the shipped configs are.'
+    )
+    parser.add_argument(
+        'name',
+        nargs='?',
+        help='a config relative to the configs directory, e.g. pskd/faster-rcnn_r50_fpn_pskd-1x_coco.py',
+    )
     parser.add_argument('--list', action='store_true', help='list every shipped config')
     args = parser.parse_args(argv)
     try:

@@ -1,4 +1,5 @@
 """Shared fixtures: a tiny shapes dataset, and helpers to run the real tools on it."""
+
 import json
 import os
 import subprocess
@@ -18,6 +19,7 @@ PSKD_CFG = str(REPO / 'configs/pskd/faster-rcnn_r18_fpn_pskd-8e_shapes.py')
 def shapes_root(tmp_path_factory) -> str:
     """16 train / 8 val images of the synthetic shapes dataset."""
     from mmdet_selfkd.datasets import make_shapes_dataset
+
     root = tmp_path_factory.mktemp('shapes')
     make_shapes_dataset(str(root), splits={'train': 16, 'val': 8}, seed=1)
     return str(root)
@@ -26,6 +28,7 @@ def shapes_root(tmp_path_factory) -> str:
 def load_benchmark():
     """benchmarks/selfkd_benchmark.py as a module, loaded once per test session (it registers metrics)."""
     import importlib.util
+
     if 'selfkd_benchmark' not in sys.modules:
         spec = importlib.util.spec_from_file_location('selfkd_benchmark', REPO / 'benchmarks' / 'selfkd_benchmark.py')
         module = importlib.util.module_from_spec(spec)
@@ -63,14 +66,21 @@ def tiny_run_options(data_root: str, **extra) -> List[str]:
     return ['--cfg-options'] + [f'{key}={value}' for key, value in tiny_options(data_root, **extra).items()]
 
 
-def run_tool(args: Sequence[str], check: bool = True, env: Dict[str, str] = None,
-             launcher: Sequence[str] = (sys.executable,)) -> subprocess.CompletedProcess:
+def run_tool(
+    args: Sequence[str], check: bool = True, env: Dict[str, str] = None, launcher: Sequence[str] = (sys.executable,)
+) -> subprocess.CompletedProcess:
     """Run a repo tool (e.g. ``tools/train.py``) as a user would, from the repo root."""
-    proc = subprocess.run([*launcher, *args], cwd=REPO, capture_output=True, text=True,
-                          env={**os.environ, 'PYTHONWARNINGS': 'ignore', **(env or {})})
+    proc = subprocess.run(
+        [*launcher, *args],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        env={**os.environ, 'PYTHONWARNINGS': 'ignore', **(env or {})},
+    )
     if check and proc.returncode != 0:
-        raise AssertionError(f'{" ".join(args)} failed ({proc.returncode}):\n'
-                             f'{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}')
+        raise AssertionError(
+            f'{" ".join(args)} failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}'
+        )
     return proc
 
 

@@ -1,5 +1,6 @@
 """A hook for the 2-rank DDP test: after the first pass, each rank dumps what it wrote itself, what its
 memory holds after the all-gather, and which images it trained on."""
+
 import os
 
 import torch
@@ -29,7 +30,13 @@ class MemoryProbeHook(Hook):
     def after_train_epoch(self, runner):  # the first pass is over: every iteration has been synced
         if runner.epoch == 0:  # mmengine counts the epoch up after this hook
             memory = self._pskd(runner).memory
-            torch.save(dict(seen=sorted(self.seen), own=self.own, merged={**memory.prev_preds, **memory.cur_preds},
-                            world_size=torch.distributed.get_world_size(),
-                            backend=torch.distributed.get_backend()),
-                       os.path.join(self.out_dir, f'rank{get_rank()}.pt'))
+            torch.save(
+                dict(
+                    seen=sorted(self.seen),
+                    own=self.own,
+                    merged={**memory.prev_preds, **memory.cur_preds},
+                    world_size=torch.distributed.get_world_size(),
+                    backend=torch.distributed.get_backend(),
+                ),
+                os.path.join(self.out_dir, f'rank{get_rank()}.pt'),
+            )

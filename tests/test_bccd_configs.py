@@ -1,6 +1,7 @@
 """configs/bccd: each self-KD config is the BCCD base plus exactly the shapes config's method delta (RoI head
 type, RoI classification loss, custom hooks, train batch sampler; MrKD's refresh interval is one epoch in both),
 and builds."""
+
 import importlib.util
 from typing import Any, Dict
 
@@ -8,8 +9,9 @@ import pytest
 from mmdet.registry import HOOKS, MODELS
 from mmdet.utils import register_all_modules
 
-from conftest import REPO
 from mmdet_selfkd.apis import load_config
+
+from conftest import REPO
 
 BCCD_BASE = 'configs/bccd/faster-rcnn_mobilenetv2_fpn_1x_bccd.py'
 METHODS = ('pskd', 'pskd-iou', 'pskd-snapshot', 'ls', 'lsrkd', 'cskd', 'mrkd')
@@ -38,8 +40,12 @@ def method_delta(cfg, family: str) -> Dict[str, Any]:
     for hook in hooks:
         if hook['type'] == 'MrKDHook':
             hook['interval'] /= MRKD_EPOCH_ITERS[family]
-    return dict(roi_head=cfg.model.roi_head.type, loss_cls=cfg.model.roi_head.bbox_head.loss_cls.to_dict(),
-                custom_hooks=hooks, batch_sampler=cfg.train_dataloader.get('batch_sampler'))
+    return dict(
+        roi_head=cfg.model.roi_head.type,
+        loss_cls=cfg.model.roi_head.bbox_head.loss_cls.to_dict(),
+        custom_hooks=hooks,
+        batch_sampler=cfg.train_dataloader.get('batch_sampler'),
+    )
 
 
 def without_delta(cfg) -> dict:

@@ -1,13 +1,13 @@
 """The benchmark's LaECE_0 column and '<method> + post-hoc' rows (benchmarks/selfkd_benchmark.py)."""
+
 import pickle
 from dataclasses import asdict
 
-import numpy as np
 import pytest
-
-from conftest import REPO, load_benchmark
-from test_calibration_metric import box
 from test_posthoc_calibration import image
+
+from conftest import load_benchmark
+from test_calibration_metric import box
 
 bench = load_benchmark()
 
@@ -21,18 +21,39 @@ def table_rows(table: str) -> dict:
 
 def test_posthoc_rows_by_hand():
     def run(method, seed, dece, laece0, posthoc):
-        return dict(method=method, seed=seed, device='CPU', bbox_mAP=0.5, bbox_mAP_50=0.8, dece=dece,
-                    laece0=laece0, step_time_s=1.0, peak_gpu_mib=None, peak_rss_mib=900.0,
-                    posthoc=None if posthoc is None else dict(calibrator='isotonic', per_class=False, folds=2,
-                                                              dece=posthoc[0], laece0=posthoc[1]))
+        return dict(
+            method=method,
+            seed=seed,
+            device='CPU',
+            bbox_mAP=0.5,
+            bbox_mAP_50=0.8,
+            dece=dece,
+            laece0=laece0,
+            step_time_s=1.0,
+            peak_gpu_mib=None,
+            peak_rss_mib=900.0,
+            posthoc=None
+            if posthoc is None
+            else dict(calibrator='isotonic', per_class=False, folds=2, dece=posthoc[0], laece0=posthoc[1]),
+        )
 
-    report = dict(family='shapes', description='model on data', mode='cpu-tiny',
-                  settings=asdict(bench.SHAPES_MODES['cpu-tiny']),
-                  data=dict(options={}, train_images=16, test_images=8), methods=['baseline', 'pskd', 'cskd'],
-                  seeds=[0, 1],
-                  runs=[run('baseline', 0, 0.2, 0.3, (0.05, 0.1)), run('baseline', 1, 0.4, 0.5, (0.15, 0.2)),
-                        run('pskd', 0, 0.1, 0.2, (0.1, 0.1)), run('pskd', 1, 0.1, 0.2, None),
-                        run('cskd', 0, 0.3, 0.3, None), run('cskd', 1, 0.3, 0.3, None)])
+    report = dict(
+        family='shapes',
+        description='model on data',
+        mode='cpu-tiny',
+        settings=asdict(bench.SHAPES_MODES['cpu-tiny']),
+        data=dict(options={}, train_images=16, test_images=8),
+        methods=['baseline', 'pskd', 'cskd'],
+        seeds=[0, 1],
+        runs=[
+            run('baseline', 0, 0.2, 0.3, (0.05, 0.1)),
+            run('baseline', 1, 0.4, 0.5, (0.15, 0.2)),
+            run('pskd', 0, 0.1, 0.2, (0.1, 0.1)),
+            run('pskd', 1, 0.1, 0.2, None),
+            run('cskd', 0, 0.3, 0.3, None),
+            run('cskd', 1, 0.3, 0.3, None),
+        ],
+    )
     table = bench.render_table(report)
     rows = table_rows(table)
     assert rows['baseline']['LaECE₀'] == '0.400 ± 0.141'
@@ -58,5 +79,5 @@ def test_posthoc_numbers_of_saved_detections(tmp_path):
     # raw LaECE_0: LRP-optimal threshold 0.9 keeps the 4 hits (IoU 1): |1 - 0.9|
     assert out['laece0'] == pytest.approx(0.1)
     # each fold is fitted on two images of the same pattern: isotonic maps 0.9 -> 1 and 0.8 -> 0 (up to 1e-6)
-    assert out['posthoc']['dece'] == pytest.approx(0., abs=1e-5)
-    assert out['posthoc']['laece0'] == pytest.approx(0., abs=1e-5)
+    assert out['posthoc']['dece'] == pytest.approx(0.0, abs=1e-5)
+    assert out['posthoc']['laece0'] == pytest.approx(0.0, abs=1e-5)

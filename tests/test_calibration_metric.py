@@ -1,4 +1,5 @@
 """Tests for the detection calibration metric (D-ECE / MCE)."""
+
 import json
 import os.path as osp
 
@@ -14,12 +15,15 @@ from mmengine.evaluator import Evaluator
 from mmengine.logging import MMLogger
 from mmengine.structures import InstanceData
 
-from mmdet_selfkd.evaluation import (DetectionCalibrationMetric,
-                                     calibration_errors, match_detections,
-                                     plot_reliability_diagram)
+from mmdet_selfkd.evaluation import (
+    DetectionCalibrationMetric,
+    calibration_errors,
+    match_detections,
+    plot_reliability_diagram,
+)
 
 
-def box(x: float, y: float, size: float = 10.) -> list:
+def box(x: float, y: float, size: float = 10.0) -> list:
     """An xyxy box of side ``size`` with top-left corner (x, y)."""
     return [x, y, x + size, y + size]
 
@@ -35,18 +39,19 @@ def sample(dets, gts=(), ignored=()) -> dict:
 
     def instances(pairs) -> dict:
         return dict(
-            bboxes=torch.tensor([p[0] for p in pairs],
-                                dtype=torch.float32).reshape(-1, 4),
-            labels=torch.tensor([p[1] for p in pairs], dtype=torch.int64))
+            bboxes=torch.tensor([p[0] for p in pairs], dtype=torch.float32).reshape(-1, 4),
+            labels=torch.tensor([p[1] for p in pairs], dtype=torch.int64),
+        )
 
     return dict(
         pred_instances=dict(
-            bboxes=torch.tensor([d[0] for d in dets],
-                                dtype=torch.float32).reshape(-1, 4),
+            bboxes=torch.tensor([d[0] for d in dets], dtype=torch.float32).reshape(-1, 4),
             scores=torch.tensor([d[1] for d in dets], dtype=torch.float32),
-            labels=torch.tensor([d[2] for d in dets], dtype=torch.int64)),
+            labels=torch.tensor([d[2] for d in dets], dtype=torch.int64),
+        ),
         gt_instances=instances(gts),
-        ignored_instances=instances(ignored))
+        ignored_instances=instances(ignored),
+    )
 
 
 def evaluate(metric: DetectionCalibrationMetric, samples) -> dict:
@@ -61,8 +66,8 @@ def metric(tmp_path) -> DetectionCalibrationMetric:
 
 def test_calibrated_bin_has_zero_error():
     stats = calibration_errors(np.full(10, 0.8), np.arange(10) < 8)
-    assert stats['dece'] == pytest.approx(0.)
-    assert stats['mce'] == pytest.approx(0.)
+    assert stats['dece'] == pytest.approx(0.0)
+    assert stats['mce'] == pytest.approx(0.0)
     assert stats['bin_counts'][8] == 10
     assert stats['bin_precision'][8] == pytest.approx(0.8)
     assert np.isnan(stats['bin_precision'][0])
@@ -83,7 +88,7 @@ def test_two_bins_by_hand():
 def test_confidence_one_falls_in_last_bin():
     stats = calibration_errors([1.0, 0.0], [True, False], num_bins=4)
     assert stats['bin_counts'].tolist() == [1, 0, 0, 1]
-    assert stats['dece'] == pytest.approx(0.)
+    assert stats['dece'] == pytest.approx(0.0)
 
 
 def test_calibration_errors_rejects_bad_confidences():
@@ -99,7 +104,8 @@ def test_wrong_class_and_duplicate_are_false_positives():
         det_labels=[0, 0, 1],
         gt_bboxes=[gt],
         gt_labels=[0],
-        iou_thr=0.5)
+        iou_thr=0.5,
+    )
     # second: duplicate of the matched GT; third: right box, wrong class
     assert is_tp.tolist() == [True, False, False]
     assert not is_ignored.any()
@@ -107,8 +113,7 @@ def test_wrong_class_and_duplicate_are_false_positives():
 
 def test_matching_is_greedy_by_score_not_input_order():
     gt = box(0, 0)
-    is_tp, _ = match_detections([box(1, 0), gt], [0.6, 0.9], [0, 0], [gt],
-                                [0])
+    is_tp, _ = match_detections([box(1, 0), gt], [0.6, 0.9], [0, 0], [gt], [0])
     assert is_tp.tolist() == [False, True]
 
 
@@ -116,8 +121,7 @@ def test_match_takes_best_iou_free_gt():
     gt_a, gt_b = box(0, 0), box(4, 0)
     # det overlaps both (IoU 0.43 with a, 1.0 with b) -> takes b, so the
     # next det can still match a
-    is_tp, _ = match_detections([gt_b, gt_a], [0.9, 0.8], [0, 0],
-                                [gt_a, gt_b], [0, 0], iou_thr=0.4)
+    is_tp, _ = match_detections([gt_b, gt_a], [0.9, 0.8], [0, 0], [gt_a, gt_b], [0, 0], iou_thr=0.4)
     assert is_tp.tolist() == [True, True]
 
 
@@ -134,7 +138,8 @@ def test_ignored_gt_drops_detections_inside_it():
         det_labels=[0, 1, 0, 0],
         gt_bboxes=[crowd, box(10, 10)],
         gt_labels=[0, 0],
-        gt_ignore=[True, False])
+        gt_ignore=[True, False],
+    )
     # inside same-class crowd -> ignored; other class -> FP; real GT inside
     # the crowd -> TP; far away -> FP
     assert is_tp.tolist() == [False, False, True, False]
@@ -143,14 +148,11 @@ def test_ignored_gt_drops_detections_inside_it():
 
 def test_metric_perfectly_calibrated_bin(metric):
     # 10 images, one GT each; 8 dets hit their GT, 2 miss, all at 0.8
-    samples = [
-        sample([(box(0, 0) if i < 8 else box(50, 50), 0.8, 0)],
-               gts=[(box(0, 0), 0)]) for i in range(10)
-    ]
+    samples = [sample([(box(0, 0) if i < 8 else box(50, 50), 0.8, 0)], gts=[(box(0, 0), 0)]) for i in range(10)]
     results = evaluate(metric, samples)
     assert results['calib/num_dets'] == 10
-    assert results['calib/dece'] == pytest.approx(0., abs=1e-6)
-    assert results['calib/mce'] == pytest.approx(0., abs=1e-6)
+    assert results['calib/dece'] == pytest.approx(0.0, abs=1e-6)
+    assert results['calib/mce'] == pytest.approx(0.0, abs=1e-6)
     assert results['calib/precision'] == pytest.approx(0.8)
 
 
@@ -166,7 +168,8 @@ def test_metric_by_hand_with_threshold_ignore_and_mce(metric):
                 (gt1, 0.25, 1),  # below score_thr -> not evaluated
             ],
             gts=[(gt0, 0), (gt1, 1)],
-            ignored=[(crowd, 1)]),
+            ignored=[(crowd, 1)],
+        ),
         sample([(gt1, 0.61, 1)], gts=[(gt1, 1)]),  # TP, bin 6
     ]
     results = evaluate(metric, samples)
@@ -177,26 +180,19 @@ def test_metric_by_hand_with_threshold_ignore_and_mce(metric):
     assert results['calib/mce'] == pytest.approx(gap9, 1e-5)
     # class 0: bin 9 gap9 (2 dets), bin 6 prec 0 at 0.65; class 1: 0.61 TP
     class0 = (2 * gap9 + 0.65) / 3
-    assert results['calib/dece_per_class'] == pytest.approx(
-        (class0 + 0.39) / 2, 1e-5)
+    assert results['calib/dece_per_class'] == pytest.approx((class0 + 0.39) / 2, 1e-5)
 
 
 def test_score_thr_is_configurable(tmp_path):
     samples = [sample([(box(0, 0), 0.2, 0)], gts=[(box(0, 0), 0)])]
-    assert evaluate(
-        DetectionCalibrationMetric(out_dir=str(tmp_path)),
-        samples)['calib/num_dets'] == 0
-    results = evaluate(
-        DetectionCalibrationMetric(score_thr=0.1, out_dir=str(tmp_path)),
-        samples)
+    assert evaluate(DetectionCalibrationMetric(out_dir=str(tmp_path)), samples)['calib/num_dets'] == 0
+    results = evaluate(DetectionCalibrationMetric(score_thr=0.1, out_dir=str(tmp_path)), samples)
     assert results['calib/num_dets'] == 1
     assert results['calib/dece'] == pytest.approx(0.8)
 
 
 def test_no_detections_gives_nan_and_no_plot(tmp_path):
-    results = evaluate(
-        DetectionCalibrationMetric(out_dir=str(tmp_path)),
-        [sample([], gts=[(box(0, 0), 0)])])
+    results = evaluate(DetectionCalibrationMetric(out_dir=str(tmp_path)), [sample([], gts=[(box(0, 0), 0)])])
     assert results['calib/num_dets'] == 0
     assert np.isnan(results['calib/dece'])
     assert not list(tmp_path.glob('*.png'))
@@ -214,8 +210,7 @@ def test_diagram_written_and_never_overwritten(metric, tmp_path):
 
 
 def test_diagram_defaults_to_log_file_dir(tmp_path):
-    MMLogger.get_instance(
-        'test_calibration_metric', log_file=str(tmp_path / 'run.log'))
+    MMLogger.get_instance('test_calibration_metric', log_file=str(tmp_path / 'run.log'))
     metric = DetectionCalibrationMetric(prefix='val_calib')
     evaluate(metric, [sample([(box(0, 0), 0.9, 0)], gts=[(box(0, 0), 0)])])
     assert (tmp_path / 'reliability_val_calib_0.png').is_file()
@@ -226,20 +221,21 @@ def test_plot_on_given_axes():
     axes = fig.subplots(2, 2)
     for col, conf in enumerate((0.9, 0.6)):
         stats = calibration_errors(np.full(5, conf), np.arange(5) < 3)
-        assert plot_reliability_diagram(
-            stats, ax=axes[0, col], hist_ax=axes[1, col],
-            title=f'model {col}') is fig
+        assert plot_reliability_diagram(stats, ax=axes[0, col], hist_ax=axes[1, col], title=f'model {col}') is fig
     assert axes[0, 1].get_title() == 'model 1'
 
 
-@pytest.mark.parametrize('kwargs, name', [
-    (dict(iou_thr=0.), 'iou_thr'),
-    (dict(iou_thr=1.5), 'iou_thr'),
-    (dict(num_bins=0), 'num_bins'),
-    (dict(num_bins=2.5), 'num_bins'),
-    (dict(score_thr=1.), 'score_thr'),
-    (dict(score_thr=-0.1), 'score_thr'),
-])
+@pytest.mark.parametrize(
+    'kwargs, name',
+    [
+        (dict(iou_thr=0.0), 'iou_thr'),
+        (dict(iou_thr=1.5), 'iou_thr'),
+        (dict(num_bins=0), 'num_bins'),
+        (dict(num_bins=2.5), 'num_bins'),
+        (dict(score_thr=1.0), 'score_thr'),
+        (dict(score_thr=-0.1), 'score_thr'),
+    ],
+)
 def test_bad_arguments(kwargs, name):
     with pytest.raises(ValueError, match=name):
         DetectionCalibrationMetric(**kwargs)
@@ -251,20 +247,14 @@ STANDARD_TEST_PIPELINE = [
     dict(type='LoadImageFromFile'),
     dict(type='Resize', scale=(200, 160), keep_ratio=True),
     dict(type='LoadAnnotations', with_bbox=True),
-    dict(
-        type='PackDetInputs',
-        meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape',
-                   'scale_factor')),
+    dict(type='PackDetInputs', meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor')),
 ]
 # GT resized with the image, so the metric must use the raw 'instances'.
 ANNOTATIONS_FIRST_PIPELINE = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations', with_bbox=True),
     dict(type='Resize', scale=(200, 160), keep_ratio=True),
-    dict(
-        type='PackDetInputs',
-        meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape',
-                   'scale_factor', 'instances')),
+    dict(type='PackDetInputs', meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor', 'instances')),
 ]
 
 
@@ -282,13 +272,14 @@ def write_tiny_coco(root) -> None:
     coco = dict(
         images=[dict(id=0, file_name='0.jpg', width=100, height=80)],
         annotations=anns,
-        categories=[dict(id=1, name='cat'), dict(id=2, name='dog')])
+        categories=[dict(id=1, name='cat'), dict(id=2, name='dog')],
+    )
     (root / 'ann.json').write_text(json.dumps(coco))
 
 
 @pytest.mark.parametrize(
-    'pipeline', [STANDARD_TEST_PIPELINE, ANNOTATIONS_FIRST_PIPELINE],
-    ids=['standard', 'annotations_before_resize'])
+    'pipeline', [STANDARD_TEST_PIPELINE, ANNOTATIONS_FIRST_PIPELINE], ids=['standard', 'annotations_before_resize']
+)
 def test_real_test_loop_data_flow(tmp_path, pipeline):
     register_all_modules()
     write_tiny_coco(tmp_path)
@@ -300,33 +291,43 @@ def test_real_test_loop_data_flow(tmp_path, pipeline):
             data_prefix=dict(img='imgs/'),
             metainfo=dict(classes=('cat', 'dog')),
             test_mode=True,
-            pipeline=pipeline))
+            pipeline=pipeline,
+        )
+    )
     data = dataset[0]
     data_sample: DetDataSample = data['data_samples']
-    assert data_sample.scale_factor == (2., 2.)  # image was upscaled
+    assert data_sample.scale_factor == (2.0, 2.0)  # image was upscaled
     # detector output, rescaled to the original image as in mmdet's test
     data_sample.pred_instances = InstanceData(
-        bboxes=torch.tensor([[10., 10., 40., 40.], [50., 20., 90., 60.],
-                             [5., 55., 35., 75.], [50., 20., 90., 60.],
-                             [11., 10., 40., 40.], [10., 10., 40., 40.]]),
+        bboxes=torch.tensor(
+            [
+                [10.0, 10.0, 40.0, 40.0],
+                [50.0, 20.0, 90.0, 60.0],
+                [5.0, 55.0, 35.0, 75.0],
+                [50.0, 20.0, 90.0, 60.0],
+                [11.0, 10.0, 40.0, 40.0],
+                [10.0, 10.0, 40.0, 40.0],
+            ]
+        ),
         scores=torch.tensor([0.95, 0.85, 0.8, 0.45, 0.35, 0.1]),
-        labels=torch.tensor([0, 0, 0, 1, 0, 0]))
+        labels=torch.tensor([0, 0, 0, 1, 0, 0]),
+    )
     # kept: cat TP (0.95), dog box labelled cat FP (0.85), cat in crowd
     # dropped (0.8), dog TP (0.45), duplicate cat FP (0.35); 0.1 < score_thr
-    evaluator = Evaluator([
-        dict(type='CocoMetric', ann_file=str(tmp_path / 'ann.json')),
-        dict(type='DetectionCalibrationMetric', out_dir=str(tmp_path)),
-    ])
+    evaluator = Evaluator(
+        [
+            dict(type='CocoMetric', ann_file=str(tmp_path / 'ann.json')),
+            dict(type='DetectionCalibrationMetric', out_dir=str(tmp_path)),
+        ]
+    )
     evaluator.dataset_meta = dataset.metainfo
     evaluator.process(data_samples=[data_sample], data_batch=data)
     results = evaluator.evaluate(len(dataset))
 
     assert 'coco/bbox_mAP' in results
-    expected = calibration_errors([0.95, 0.85, 0.45, 0.35],
-                                  [True, False, True, False])
+    expected = calibration_errors([0.95, 0.85, 0.45, 0.35], [True, False, True, False])
     assert results['calib/num_dets'] == 4
     assert results['calib/dece'] == pytest.approx(expected['dece'], 1e-5)
-    assert results['calib/dece'] == pytest.approx(
-        (0.05 + 0.85 + 0.55 + 0.35) / 4, 1e-5)
+    assert results['calib/dece'] == pytest.approx((0.05 + 0.85 + 0.55 + 0.35) / 4, 1e-5)
     assert results['calib/mce'] == pytest.approx(0.85, 1e-5)
     assert osp.isfile(tmp_path / 'reliability_calib_0.png')

@@ -1,6 +1,7 @@
 """Every shipped config works from any working directory: its data paths are absolute, found from the
 config file (``{{fileDirname}}``), and its ``mmdet::`` bases still resolve; the ``configs/_base_/`` wrappers
 are mmdet's stock configs with only the data location changed."""
+
 import json
 import os
 import os.path as osp
@@ -16,7 +17,7 @@ CONFIGS = sorted(osp.relpath(p, REPO) for p in glob(str(REPO / 'configs' / '**' 
 # the real datasets' images (BCCD, Aquarium) stay in the shared folder next to the repo (their configs say so)
 DATA_ROOTS = (str(REPO / 'data'), str(REPO.parent / 'shared' / 'data'))
 
-LOAD_ALL = r'''
+LOAD_ALL = r"""
 import json, sys
 from mmengine.config import Config
 out = {}
@@ -38,16 +39,21 @@ for path in sys.argv[1:]:
         walk(cfg.get(key), key)
     out[path] = dict(model=cfg.model.type, paths=paths)
 print(json.dumps(out))
-'''
+"""
 
 
 @pytest.fixture(scope='module')
 def loaded(tmp_path_factory):
     """Every config, read in one interpreter whose working directory is an empty temporary folder."""
     cwd = tmp_path_factory.mktemp('elsewhere')
-    proc = subprocess.run([sys.executable, '-c', LOAD_ALL, *[str(REPO / c) for c in CONFIGS]], cwd=cwd,
-                          capture_output=True, text=True, timeout=600,
-                          env={**os.environ, 'PYTHONWARNINGS': 'ignore'})
+    proc = subprocess.run(
+        [sys.executable, '-c', LOAD_ALL, *[str(REPO / c) for c in CONFIGS]],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, 'PYTHONWARNINGS': 'ignore'},
+    )
     assert proc.returncode == 0, proc.stderr[-5000:]
     return {osp.relpath(path, REPO): value for path, value in json.loads(proc.stdout.splitlines()[-1]).items()}
 
@@ -78,6 +84,7 @@ def test_data_paths_are_found_from_the_config(loaded, config):
 def test_base_wrappers_change_only_the_data_location(wrapper, tmp_path):
     """``configs/_base_/X.py`` == mmdet's ``X.py`` once ``<repo>/data/`` is read as mmdet's ``data/``."""
     from mmengine.config import Config
+
     ours = Config.fromfile(str(REPO / wrapper))
     with open(REPO / wrapper) as f:
         stock_base = next(line.split("'")[1] for line in f if line.startswith('_base_ = '))

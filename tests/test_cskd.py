@@ -1,6 +1,7 @@
 """CS-KD: the KD term's normalisation against numbers worked by hand from the reference's formula, the
 class-pair batch sampler on real mmdet datasets (plain, RepeatDataset, DDP-sharded, infinite, empty images),
 and a real ``tools/train.py`` run whose positives find their partners in the batch."""
+
 import copy
 import itertools
 import json
@@ -68,13 +69,14 @@ def test_kd_term_is_averaged_over_the_rows_with_a_partner():
     # a row of weight 0 leaves both terms and the KD normaliser: row 1 out -> KD over row 0 alone
     expected = LOSS_WEIGHT * ((CE[0] + CE[2] + CE[3]) / 3 + LAMBDA * KD[0] / 1)
     assert cskd()(logits, labels, torch.tensor([1.0, 0.0, 1.0, 1.0]), avg_factor=3.0).item() == pytest.approx(
-        expected, abs=1e-6)
+        expected, abs=1e-6
+    )
     # sum: no normaliser
-    assert cskd('sum')(logits, labels).item() == pytest.approx(
-        LOSS_WEIGHT * (sum(CE) + LAMBDA * sum(KD)), abs=1e-6)
+    assert cskd('sum')(logits, labels).item() == pytest.approx(LOSS_WEIGHT * (sum(CE) + LAMBDA * sum(KD)), abs=1e-6)
     # none: per row loss_weight * (CE_i + lambda * T^2 KL_i), the KD part not divided by the rows with a partner
     assert cskd('none')(logits, labels).tolist() == pytest.approx(
-        [LOSS_WEIGHT * (ce + LAMBDA * kd) for ce, kd in zip(CE, KD)], abs=1e-6)
+        [LOSS_WEIGHT * (ce + LAMBDA * kd) for ce, kd in zip(CE, KD)], abs=1e-6
+    )
 
 
 def test_kd_term_is_the_reference_kdloss_on_the_paired_rows():
@@ -82,12 +84,16 @@ def test_kd_term_is_the_reference_kdloss_on_the_paired_rows():
     # the n paired samples; loss = CE + lamda * KDLoss. Partner logits whose softmax are PARTNERS' rows:
     logits, labels = torch.tensor(LOGITS), torch.tensor(LABELS)
     paired, partner_logits = logits[:2], torch.tensor([[0.0, math.log(4), 0.0], [math.log(4), 0.0, 0.0]])
-    reference_kd = torch.nn.KLDivLoss(reduction='sum')(
-        F.log_softmax(paired / T, 1), F.softmax(partner_logits / T, 1)) * T ** 2 / paired.size(0)
+    reference_kd = (
+        torch.nn.KLDivLoss(reduction='sum')(F.log_softmax(paired / T, 1), F.softmax(partner_logits / T, 1))
+        * T**2
+        / paired.size(0)
+    )
     ce = F.cross_entropy(logits, labels)
     loss = CSKDLoss(temperature=T, kd_weight=LAMBDA)  # loss_weight 1
     assert with_teacher(loss, PARTNERS, HAS_PARTNER)(logits, labels).item() == pytest.approx(
-        (ce + LAMBDA * reference_kd).item(), abs=1e-6)
+        (ce + LAMBDA * reference_kd).item(), abs=1e-6
+    )
 
 
 def test_no_partner_in_the_batch_or_zero_weight_leaves_the_cross_entropy():
@@ -107,8 +113,14 @@ def test_no_partner_in_the_batch_or_zero_weight_leaves_the_cross_entropy():
 def image(key, labels):
     """One image's rows: one positive per GT (labels), one negative."""
     boxes = torch.tensor([[10.0 * i, 0.0, 10.0 * i + 8, 8.0] for i in range(len(labels))])
-    return ImageRoIs(key=key, gt_boxes=boxes, gt_labels=torch.tensor(labels), pos_boxes=boxes,
-                     pos_gt_inds=torch.arange(len(labels)), num_neg=1)
+    return ImageRoIs(
+        key=key,
+        gt_boxes=boxes,
+        gt_labels=torch.tensor(labels),
+        pos_boxes=boxes,
+        pos_gt_inds=torch.arange(len(labels)),
+        num_neg=1,
+    )
 
 
 def test_class_memory_can_be_turned_off():
@@ -129,10 +141,19 @@ def test_class_memory_can_be_turned_off():
 # --- the batch sampler ----------------------------------------------------------------------------
 def coco_dataset(data_root, ann_file='annotations/train.json', **kwargs):
     from mmdet.registry import DATASETS
+
     init_default_scope('mmdet')
-    return DATASETS.build(dict(type='CocoDataset', data_root=data_root.rstrip('/') + '/', ann_file=ann_file,
-                               data_prefix=dict(img=''), metainfo=dict(classes=SHAPES_CLASSES), pipeline=[],
-                               **kwargs))
+    return DATASETS.build(
+        dict(
+            type='CocoDataset',
+            data_root=data_root.rstrip('/') + '/',
+            ann_file=ann_file,
+            data_prefix=dict(img=''),
+            metainfo=dict(classes=SHAPES_CLASSES),
+            pipeline=[],
+            **kwargs,
+        )
+    )
 
 
 @pytest.fixture(scope='module')
@@ -181,8 +202,7 @@ def test_deterministic_given_seed_and_epoch(shapes_train):
     sampler.set_epoch(1)
     assert sampler.sampler.epoch == 1 and list(sampler) == epoch(0, 1)
     # the partners themselves depend on the epoch, not only the drawn order
-    unshuffled = [list(ClassPairBatchSampler(DefaultSampler(shapes_train, shuffle=False, seed=0), 4))
-                  for _ in range(2)]
+    unshuffled = [list(ClassPairBatchSampler(DefaultSampler(shapes_train, shuffle=False, seed=0), 4)) for _ in range(2)]
     assert unshuffled[0] == unshuffled[1]
     moved = ClassPairBatchSampler(DefaultSampler(shapes_train, shuffle=False, seed=0), 4)
     moved.set_epoch(1)
@@ -206,6 +226,7 @@ def test_repeat_dataset(shapes_train):
 
 def test_ddp_shards_are_balanced(shapes_train, monkeypatch):
     import mmengine.dataset.sampler as mmengine_samplers
+
     shards = []
     for rank in (0, 1):
         monkeypatch.setattr(mmengine_samplers, 'get_dist_info', lambda rank=rank: (rank, 2))
@@ -255,8 +276,9 @@ def test_images_without_gt_and_ignored_boxes(shapes_root, tmp_path):
         gt = {inst['bbox_label'] for inst in dataset.get_data_info(idx)['instances'] if not inst['ignore_flag']}
         for _ in range(5):
             partner = sampler.partner(idx, rng)
-            partner_gt = {inst['bbox_label'] for inst in dataset.get_data_info(partner)['instances']
-                          if not inst['ignore_flag']}
+            partner_gt = {
+                inst['bbox_label'] for inst in dataset.get_data_info(partner)['instances'] if not inst['ignore_flag']
+            }
             assert keys[partner] != keys[idx]
             if gt:
                 assert gt & partner_gt
@@ -267,9 +289,16 @@ def test_training_run_pairs_positives_in_the_batch(shapes_root, tmp_path):
     """tools/train.py on the CS-KD shapes config (ClassPairBatchSampler), class memory off: the pair rate is
     the in-batch one. Batch 8 = 4 drawn + 4 partners: 16 images -> 4 iterations."""
     work_dir = str(tmp_path / 'cskd')
-    options = tiny_run_options(shapes_root, **{
-        'train_dataloader.batch_size': 8, 'custom_hooks.0.use_memory': False,
-        'val_cfg': None, 'val_dataloader': None, 'val_evaluator': None})
+    options = tiny_run_options(
+        shapes_root,
+        **{
+            'train_dataloader.batch_size': 8,
+            'custom_hooks.0.use_memory': False,
+            'val_cfg': None,
+            'val_dataloader': None,
+            'val_evaluator': None,
+        },
+    )
     proc = run_tool(['tools/train.py', CSKD_CFG, '--work-dir', work_dir, *options])
     output = proc.stdout + proc.stderr
     assert 'ClassPairBatchSampler: 16 images' in output

@@ -4,6 +4,7 @@ TC acts on the teacher at temperature T (after softening): the true class holds 
 target the student's ``softmax(z/T)`` is distilled against, whatever T and K. Every expected value below is
 written from the formula with plain ``math``, never by calling the code under test.
 """
+
 import math
 
 import pytest
@@ -42,7 +43,7 @@ def test_tc_share_holds_at_temperature_for_the_uniform_teacher():
     assert teacher_T[80].item() == pytest.approx(0.6, abs=1e-7)
     assert teacher_T[:80].tolist() == pytest.approx([0.4 / 80] * 80, abs=1e-8)
     # the old order (correct at T = 1, then soften) would have left 0.6^(1/4) / (0.6^(1/4) + 80 * 0.005^(1/4))
-    old = 0.6 ** 0.25 / (0.6 ** 0.25 + 80 * 0.005 ** 0.25)
+    old = 0.6**0.25 / (0.6**0.25 + 80 * 0.005**0.25)
     assert old == pytest.approx(0.0397, abs=1e-4) and teacher_T[80].item() > 15 * old
 
 
@@ -53,14 +54,15 @@ def test_lsrkd_tc_loss_by_hand_k4_t4():
     # Row 1: z = 0, label 3 (background): CE = ln 4; student uniform; target [0.4/3, 0.4/3, 0.4/3, 0.6].
     r2, t, lam = math.sqrt(2), 4.0, 0.5
     student0 = [r2 / (3 + r2), 1 / (3 + r2), 1 / (3 + r2), 1 / (3 + r2)]
-    row0 = -math.log(4 / 7) + lam * t ** 2 * kl([0.6, 0.4 / 3, 0.4 / 3, 0.4 / 3], student0)
-    row1 = math.log(4) + lam * t ** 2 * kl([0.4 / 3, 0.4 / 3, 0.4 / 3, 0.6], [0.25] * 4)
+    row0 = -math.log(4 / 7) + lam * t**2 * kl([0.6, 0.4 / 3, 0.4 / 3, 0.4 / 3], student0)
+    row1 = math.log(4) + lam * t**2 * kl([0.4 / 3, 0.4 / 3, 0.4 / 3, 0.6], [0.25] * 4)
     logits = torch.tensor([[math.log(4), 0.0, 0.0, 0.0], [0.0] * 4])
     loss = LsrKDLoss(temperature=t, kd_weight=lam, tc_share=0.6, num_classes=3, reduction='none')
     assert loss(logits, torch.tensor([0, 3])).tolist() == pytest.approx([row0, row1], rel=1e-6, abs=1e-6)
     # mean over rows, with label weights and avg_factor as in mmdet's CrossEntropyLoss
     mean = LsrKDLoss(temperature=t, kd_weight=lam, tc_share=0.6, num_classes=3)(
-        logits, torch.tensor([0, 3]), torch.tensor([1.0, 0.5]), avg_factor=2.0)
+        logits, torch.tensor([0, 3]), torch.tensor([1.0, 0.5]), avg_factor=2.0
+    )
     assert mean.item() == pytest.approx((row0 + 0.5 * row1) / 2, rel=1e-6, abs=1e-6)
 
 
@@ -77,7 +79,7 @@ def test_lsrkd_tc_share_one_is_a_one_hot_target_at_every_t():
     # KL(onehot_y || s) = -ln s_y, with s = softmax(z/T); z = [0, ln 9, 0], label 1, T = 3: s_1 = 9^(1/3)/(9^(1/3) + 2)
     z, t = [0.0, math.log(9), 0.0], 3.0
     s1 = 9 ** (1 / 3) / (9 ** (1 / 3) + 2)
-    expected = -math.log(9 / 11) + 0.2 * t ** 2 * -math.log(s1)
+    expected = -math.log(9 / 11) + 0.2 * t**2 * -math.log(s1)
     loss = LsrKDLoss(temperature=t, kd_weight=0.2, tc_share=1.0, num_classes=2, reduction='none')
     assert loss(torch.tensor([z]), torch.tensor([1])).item() == pytest.approx(expected, rel=1e-6, abs=1e-6)
 
@@ -120,4 +122,5 @@ def test_mrkd_without_tc_unchanged_mean_of_softened_copies():
     expected = -math.log(4 / 7) + 0.5 * 4 * kl(teacher, [0.2, 0.2, 0.4, 0.2])
     loss = with_teacher(MrKDLoss(temperature=2.0, kd_weight=0.5), copies, [True])
     assert loss(torch.tensor([[0.0, 0.0, math.log(4), 0.0]]), torch.tensor([2])).item() == pytest.approx(
-        expected, rel=1e-6, abs=1e-6)
+        expected, rel=1e-6, abs=1e-6
+    )

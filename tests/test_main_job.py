@@ -1,6 +1,7 @@
 """tools/main_job.py: the defaults (baseline and PS-KD, the lighter 200-image setting), the per-method configs,
 the data generation with its progress bar, and a tiny real run through the command line (1 epoch on 8 images,
 both default methods) that ends with the table, the two-panel reliability PNG, the checkpoints and logs."""
+
 import importlib.util
 import os
 import os.path as osp
@@ -49,6 +50,7 @@ def test_method_config_subset_evaluators_and_no_in_training_validation(shapes_ro
 
 def test_data_generation_shows_progress_and_smaller_splits_are_prefixes(tmp_path, capfd):
     from mmdet_selfkd.datasets import make_shapes_dataset
+
     make_shapes_dataset(str(tmp_path / 'a'), splits={'train': 3}, progress=True)
     out = capfd.readouterr().out
     assert 'writing 3 train images' in out and '3/3' in out  # mmengine's ProgressBar
@@ -65,19 +67,31 @@ def test_too_few_train_images_is_refused(shapes_root):
 @pytest.mark.slow
 def test_tiny_main_job_run(shapes_root, tmp_path):
     """The real command with its default methods, on 8 of the fixture's 16 train images for 1 epoch."""
-    proc = run_tool(['tools/main_job.py', '--data-root', shapes_root, '--work-dir', str(tmp_path),
-                     '--train-images', '8', '--epochs', '1'])
+    proc = run_tool(
+        [
+            'tools/main_job.py',
+            '--data-root',
+            shapes_root,
+            '--work-dir',
+            str(tmp_path),
+            '--train-images',
+            '8',
+            '--epochs',
+            '1',
+        ]
+    )
     out, log = proc.stdout, proc.stdout + proc.stderr
     assert 'laece/laece0' in log and 'Epoch(test)' in log
     assert 'Epoch(val)' not in log  # no in-training validation: the test after training is the evaluation
-    run_dir, = [osp.join(tmp_path, d) for d in os.listdir(tmp_path)]
+    (run_dir,) = [osp.join(tmp_path, d) for d in os.listdir(tmp_path)]
 
     table = open(osp.join(run_dir, 'table.md')).read()
     assert table in out  # printed as written
     assert '8 train images, 1 epochs, batch 8; tested on 8 held-out val images' in table
     assert '| method | bbox mAP | mAP@50 | D-ECE | LaECE_0 | train time |' in table
-    rows = re.findall(r'^\| (\S+) \| (\d\.\d{3}) \| (\d\.\d{3}) \| (\d\.\d{3}|n/a) \| (\d\.\d{3}|n/a) \| (\d+) s \|$',
-                      table, re.M)
+    rows = re.findall(
+        r'^\| (\S+) \| (\d\.\d{3}) \| (\d\.\d{3}) \| (\d\.\d{3}|n/a) \| (\d\.\d{3}|n/a) \| (\d+) s \|$', table, re.M
+    )
     assert [row[0] for row in rows] == ['baseline', 'pskd']
 
     png = osp.join(run_dir, 'reliability.png')
@@ -98,13 +112,20 @@ def test_tiny_main_job_run(shapes_root, tmp_path):
 def test_calibration_pairs_file_and_side_by_side_diagrams(tmp_path):
     """The library parts the main job (and the benchmark) draw the diagram with."""
     from mmdet_selfkd.evaluation import DetectionCalibrationMetric, calibration_errors, plot_reliability_diagrams
+
     metric = DetectionCalibrationMetric(save_diagram=False, pairs_file=str(tmp_path / 'run' / 'pairs.npz'))
-    metric.compute_metrics([(np.array([0.9, 0.4], np.float32), np.array([0, 1]), np.array([True, False])),
-                            (np.zeros(0, np.float32), np.zeros(0, np.int64), np.zeros(0, bool))])
+    metric.compute_metrics(
+        [
+            (np.array([0.9, 0.4], np.float32), np.array([0, 1]), np.array([True, False])),
+            (np.zeros(0, np.float32), np.zeros(0, np.int64), np.zeros(0, bool)),
+        ]
+    )
     pairs = np.load(tmp_path / 'run' / 'pairs.npz')
     assert pairs['scores'].tolist() == pytest.approx([0.9, 0.4]) and pairs['is_tp'].tolist() == [True, False]
-    panels = {'baseline': calibration_errors(pairs['scores'], pairs['is_tp']),
-              'pskd': calibration_errors(np.zeros(0), np.zeros(0, bool))}  # no detection: D-ECE n/a
+    panels = {
+        'baseline': calibration_errors(pairs['scores'], pairs['is_tp']),
+        'pskd': calibration_errors(np.zeros(0), np.zeros(0, bool)),
+    }  # no detection: D-ECE n/a
     fig = plot_reliability_diagrams(panels, notes={'baseline': '1 seed(s)'})
     titles = [ax.get_title() for ax in fig.axes if ax.get_title()]  # D-ECE: (0.1 + 0.4) / 2
     assert titles == ['baseline\nD-ECE 0.250, 2 dets, 1 seed(s)', 'pskd\nD-ECE n/a, 0 dets']

@@ -1,5 +1,6 @@
 """torchvision ImageNet MobileNetV2 -> mmdet MobileNetV2 conversion, the
 ``TVMobileNetV2`` backbone and the BCCD Faster R-CNN config."""
+
 import importlib.util
 import json
 import os.path as osp
@@ -7,19 +8,19 @@ import os.path as osp
 import pytest
 import torch
 import torch.nn.functional as F
-
 from mmdet.models.backbones import MobileNetV2
-from mmdet_selfkd.models.backbones import (TVMobileNetV2,
-                                           convert_torchvision_mobilenet_v2,
-                                           get_tv_mobilenet_v2_path,
-                                           load_tv_mobilenet_v2,
-                                           load_tv_mobilenet_v2_state_dict)
+
+from mmdet_selfkd.models.backbones import (
+    TVMobileNetV2,
+    convert_torchvision_mobilenet_v2,
+    get_tv_mobilenet_v2_path,
+    load_tv_mobilenet_v2,
+    load_tv_mobilenet_v2_state_dict,
+)
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
-CONFIG = osp.join(REPO, 'configs', 'bccd',
-                  'faster-rcnn_mobilenetv2_fpn_1x_bccd.py')
-CONVERTER = osp.join(REPO, 'tools', 'model_converters',
-                     'tv_mobilenet_v2_to_mmdet.py')
+CONFIG = osp.join(REPO, 'configs', 'bccd', 'faster-rcnn_mobilenetv2_fpn_1x_bccd.py')
+CONVERTER = osp.join(REPO, 'tools', 'model_converters', 'tv_mobilenet_v2_to_mmdet.py')
 
 
 @pytest.fixture(scope='module')
@@ -35,13 +36,21 @@ def converted(tv_sd):
 # ---------------------------------------------------------------- reference
 # torchvision.models.mobilenet_v2 (width 1.0) written with functional ops,
 # reading the *raw torchvision* state dict (torchvision is not installed).
-TV_SETTINGS = [[1, 16, 1, 1], [6, 24, 2, 2], [6, 32, 3, 2], [6, 64, 4, 2],
-               [6, 96, 3, 1], [6, 160, 3, 2], [6, 320, 1, 1]]
+TV_SETTINGS = [
+    [1, 16, 1, 1],
+    [6, 24, 2, 2],
+    [6, 32, 3, 2],
+    [6, 64, 4, 2],
+    [6, 96, 3, 1],
+    [6, 160, 3, 2],
+    [6, 320, 1, 1],
+]
 
 
 def _bn(x, sd, p):
-    return F.batch_norm(x, sd[p + 'running_mean'], sd[p + 'running_var'],
-                        sd[p + 'weight'], sd[p + 'bias'], False, 0.0, 1e-5)
+    return F.batch_norm(
+        x, sd[p + 'running_mean'], sd[p + 'running_var'], sd[p + 'weight'], sd[p + 'bias'], False, 0.0, 1e-5
+    )
 
 
 def _conv_bn(x, sd, p, stride=1, groups=1, act=True):
@@ -76,8 +85,7 @@ def tv_reference_features(sd, x):
 
 # -------------------------------------------------------------- conversion
 def test_packaged_file_and_key_coverage(tv_sd, converted):
-    assert osp.basename(get_tv_mobilenet_v2_path()) == \
-        'mobilenet_v2-b0353104.pth'
+    assert osp.basename(get_tv_mobilenet_v2_path()) == 'mobilenet_v2-b0353104.pth'
     assert len(tv_sd) == 314
     model_sd = MobileNetV2(out_indices=(1, 2, 4, 7)).state_dict()
     assert len(converted) == len(model_sd) == 312
@@ -92,16 +100,11 @@ def test_packaged_file_and_key_coverage(tv_sd, converted):
         assert not res.missing_keys and not res.unexpected_keys
     # spot checks of the mapping
     assert converted['conv1.conv.weight'] is tv_sd['features.0.0.weight']
-    assert converted['layer1.0.depthwise_conv.bn.running_var'] is \
-        tv_sd['features.1.conv.0.1.running_var']
-    assert converted['layer1.0.linear_conv.conv.weight'] is \
-        tv_sd['features.1.conv.1.weight']
-    assert converted['layer2.0.expand_conv.conv.weight'] is \
-        tv_sd['features.2.conv.0.0.weight']
-    assert converted['layer4.3.linear_conv.bn.bias'] is \
-        tv_sd['features.10.conv.3.bias']
-    assert converted['layer7.0.depthwise_conv.conv.weight'] is \
-        tv_sd['features.17.conv.1.0.weight']
+    assert converted['layer1.0.depthwise_conv.bn.running_var'] is tv_sd['features.1.conv.0.1.running_var']
+    assert converted['layer1.0.linear_conv.conv.weight'] is tv_sd['features.1.conv.1.weight']
+    assert converted['layer2.0.expand_conv.conv.weight'] is tv_sd['features.2.conv.0.0.weight']
+    assert converted['layer4.3.linear_conv.bn.bias'] is tv_sd['features.10.conv.3.bias']
+    assert converted['layer7.0.depthwise_conv.conv.weight'] is tv_sd['features.17.conv.1.0.weight']
     assert converted['conv2.bn.weight'] is tv_sd['features.18.1.weight']
 
 
@@ -109,18 +112,17 @@ def test_converter_accepts_wrappers_and_rejects_unknown(tv_sd, converted):
     wrapped = {'state_dict': {'module.' + k: v for k, v in tv_sd.items()}}
     assert list(convert_torchvision_mobilenet_v2(wrapped)) == list(converted)
     with pytest.raises(KeyError, match='features.19'):
-        convert_torchvision_mobilenet_v2(
-            {**tv_sd, 'features.19.0.weight': torch.zeros(1)})
+        convert_torchvision_mobilenet_v2({**tv_sd, 'features.19.0.weight': torch.zeros(1)})
 
 
 def test_strict_loader_reports_missing_and_mismatched(tv_sd):
     m = MobileNetV2()
-    partial = {
-        k: v
-        for k, v in tv_sd.items() if k != 'features.5.conv.2.weight'
-    }
-    with pytest.raises(RuntimeError, match=r'missing keys.*'
-                       r'layer3\.1\.linear_conv\.conv\.weight'):
+    partial = {k: v for k, v in tv_sd.items() if k != 'features.5.conv.2.weight'}
+    with pytest.raises(
+        RuntimeError,
+        match=r'missing keys.*'
+        r'layer3\.1\.linear_conv\.conv\.weight',
+    ):
         load_tv_mobilenet_v2(m, partial, logger=None)
     bad = dict(tv_sd)
     bad['features.18.1.bias'] = torch.zeros(3)
@@ -138,8 +140,7 @@ def test_numerical_equivalence_with_torchvision_forward(tv_sd):
     x = torch.randn(2, 3, 64, 96, generator=torch.Generator().manual_seed(0))
     ours = backbone(x)
     ref = tv_reference_features(tv_sd, x)
-    assert [o.shape[1] for o in ours] == \
-        [16, 24, 32, 64, 96, 160, 320, 1280]
+    assert [o.shape[1] for o in ours] == [16, 24, 32, 64, 96, 160, 320, 1280]
     for i, (a, b) in enumerate(zip(ours, ref)):
         assert a.shape == b.shape, i
         torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-4)
@@ -147,10 +148,8 @@ def test_numerical_equivalence_with_torchvision_forward(tv_sd):
 
 
 def test_tv_backbone_arguments(tmp_path):
-    m = TVMobileNetV2(
-        init_cfg=dict(type='Pretrained', checkpoint='tv-mobilenet-v2'))
-    assert m.pretrained_tv and m.init_cfg != dict(
-        type='Pretrained', checkpoint='tv-mobilenet-v2')
+    m = TVMobileNetV2(init_cfg=dict(type='Pretrained', checkpoint='tv-mobilenet-v2'))
+    assert m.pretrained_tv and m.init_cfg != dict(type='Pretrained', checkpoint='tv-mobilenet-v2')
     with pytest.raises(ValueError, match='pretrained_tv=False'):
         TVMobileNetV2(init_cfg=dict(type='Pretrained', checkpoint='x.pth'))
     with pytest.raises(ValueError, match='widen_factor'):
@@ -162,9 +161,7 @@ def test_tv_backbone_arguments(tmp_path):
     torch.save(load_tv_mobilenet_v2_state_dict(), path)
     m2 = TVMobileNetV2(tv_checkpoint=path)
     m2.init_weights()
-    torch.testing.assert_close(m2.conv2.conv.weight,
-                               load_tv_mobilenet_v2_state_dict()
-                               ['features.18.0.weight'])
+    torch.testing.assert_close(m2.conv2.conv.weight, load_tv_mobilenet_v2_state_dict()['features.18.0.weight'])
 
 
 def test_cli_converter_output_loads_in_stock_backbone(tmp_path, converted):
@@ -177,9 +174,7 @@ def test_cli_converter_output_loads_in_stock_backbone(tmp_path, converted):
     assert set(ckpt) == {'state_dict', 'meta'}
     assert list(ckpt['state_dict']) == list(converted)
     # documented usage: stock mmdet MobileNetV2 + Pretrained init_cfg
-    m = MobileNetV2(
-        out_indices=(1, 2, 4, 7),
-        init_cfg=dict(type='Pretrained', checkpoint=out))
+    m = MobileNetV2(out_indices=(1, 2, 4, 7), init_cfg=dict(type='Pretrained', checkpoint=out))
     m.init_weights()
     for k, v in m.state_dict().items():
         assert torch.equal(v, converted[k]), k
@@ -193,6 +188,7 @@ def test_cli_converter_output_loads_in_stock_backbone(tmp_path, converted):
 @pytest.fixture(scope='module')
 def cfg():
     from mmengine.config import Config
+
     return Config.fromfile(CONFIG)
 
 
@@ -203,18 +199,13 @@ def test_config_contents(cfg):
     assert cfg.model.roi_head.bbox_head.num_classes == 3
     assert 'init_cfg' not in cfg.model.backbone
     assert cfg.custom_imports.imports == ['mmdet_selfkd']
-    for split, dl in [('train', cfg.train_dataloader),
-                      ('val', cfg.val_dataloader),
-                      ('test', cfg.test_dataloader)]:
+    for split, dl in [('train', cfg.train_dataloader), ('val', cfg.val_dataloader), ('test', cfg.test_dataloader)]:
         ds = dl.dataset
         assert ds.type == 'CocoDataset'
         assert ds.metainfo['classes'] == ('RBC', 'WBC', 'Platelets')
         assert osp.isabs(ds.ann_file)
-        assert osp.normpath(ds.ann_file) == osp.join(REPO, 'data',
-                                                     'bccd_coco',
-                                                     f'{split}.json')
-        assert osp.normpath(ds.data_root) == osp.normpath(
-            osp.join(REPO, '..', 'shared', 'data', 'bccd', 'BCCD'))
+        assert osp.normpath(ds.ann_file) == osp.join(REPO, 'data', 'bccd_coco', f'{split}.json')
+        assert osp.normpath(ds.data_root) == osp.normpath(osp.join(REPO, '..', 'shared', 'data', 'bccd', 'BCCD'))
     assert osp.normpath(cfg.val_evaluator.ann_file).endswith('val.json')
     assert osp.normpath(cfg.test_evaluator.ann_file).endswith('test.json')
     assert cfg.train_cfg.max_epochs == 12
@@ -226,6 +217,7 @@ def test_detector_builds_inits_and_trains_one_step(cfg, converted):
     from mmdet.registry import MODELS
     from mmdet.testing import demo_mm_inputs
     from mmdet.utils import register_all_modules
+
     register_all_modules()
     torch.manual_seed(0)
     model = MODELS.build(cfg.model)
@@ -236,15 +228,12 @@ def test_detector_builds_inits_and_trains_one_step(cfg, converted):
         assert torch.equal(v, converted[k]), k
     # strides of the backbone features match the inherited anchor strides
     feats = bb(torch.zeros(1, 3, 64, 64))
-    assert [64 // f.shape[-1] for f in feats] == \
-        list(cfg.model.roi_head.bbox_roi_extractor.featmap_strides)
+    assert [64 // f.shape[-1] for f in feats] == list(cfg.model.roi_head.bbox_roi_extractor.featmap_strides)
     assert [f.shape[1] for f in feats] == cfg.model.neck.in_channels
 
     model.train()
     assert not bb.layer1.training and not bb.layer3[0].expand_conv.bn.training
-    packed = demo_mm_inputs(
-        batch_size=2, image_shapes=(3, 240, 320), num_items=[3, 2],
-        num_classes=3)
+    packed = demo_mm_inputs(batch_size=2, image_shapes=(3, 240, 320), num_items=[3, 2], num_classes=3)
     data = model.data_preprocessor(packed, True)
     losses = model(**data, mode='loss')
     loss, _ = model.parse_losses(losses)
@@ -256,8 +245,7 @@ def test_detector_builds_inits_and_trains_one_step(cfg, converted):
     assert bb.conv2.conv.weight.grad.abs().sum() > 0
     assert model.neck.lateral_convs[0].conv.weight.grad is not None
     # BN statistics are frozen (norm_eval=True)
-    torch.testing.assert_close(bb.conv2.bn.running_mean,
-                               converted['conv2.bn.running_mean'])
+    torch.testing.assert_close(bb.conv2.bn.running_mean, converted['conv2.bn.running_mean'])
 
 
 def test_dataset_paths_resolve_on_real_images(cfg, tmp_path):
@@ -269,13 +257,11 @@ def test_dataset_paths_resolve_on_real_images(cfg, tmp_path):
     if not osp.isfile(img):
         pytest.skip('BCCD images not available')
     from mmdet.registry import DATASETS
+
     ann = {
-        'images': [dict(id=0, file_name='JPEGImages/BloodImage_00000.jpg',
-                        width=640, height=480)],
-        'annotations': [dict(id=1, image_id=0, category_id=1,
-                             bbox=[10, 20, 100, 80], area=8000, iscrowd=0)],
-        'categories': [dict(id=i + 1, name=n)
-                       for i, n in enumerate(('RBC', 'WBC', 'Platelets'))],
+        'images': [dict(id=0, file_name='JPEGImages/BloodImage_00000.jpg', width=640, height=480)],
+        'annotations': [dict(id=1, image_id=0, category_id=1, bbox=[10, 20, 100, 80], area=8000, iscrowd=0)],
+        'categories': [dict(id=i + 1, name=n) for i, n in enumerate(('RBC', 'WBC', 'Platelets'))],
     }
     ann_file = tmp_path / 'test.json'
     ann_file.write_text(json.dumps(ann))

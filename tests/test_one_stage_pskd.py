@@ -1,6 +1,7 @@
 """PS-KD and label smoothing for sigmoid one-stage heads (RetinaNet): the soft focal loss against mmdet's
 FocalLoss and hand-worked numbers, the per-anchor GT assignment on real mmdet targets, the memory a real
 PSKDRetinaHead records and teaches, and real tools/train.py runs."""
+
 import math
 import os
 import pickle
@@ -15,8 +16,7 @@ from mmengine.structures import InstanceData
 
 from mmdet_selfkd.compat import load_local_checkpoint
 from mmdet_selfkd.memory import GTMemory
-from mmdet_selfkd.models.losses import (LabelSmoothingFocalLoss, PSKDFocalLoss, mix_sigmoid_targets,
-                                        soft_focal_loss)
+from mmdet_selfkd.models.losses import LabelSmoothingFocalLoss, PSKDFocalLoss, mix_sigmoid_targets, soft_focal_loss
 
 from conftest import REPO, by_epoch, read_scalars, run_tool, tiny_options, tiny_run_options
 
@@ -60,7 +60,8 @@ def test_hard_targets_give_exactly_mmdets_focal_loss():
     ours = LabelSmoothingFocalLoss(epsilon=0.0)
     for kwargs in (dict(), dict(avg_factor=7.0)):
         assert ours(logits, labels, weights, **kwargs).item() == pytest.approx(
-            mmdet_focal(logits, labels, weights, **kwargs).item(), rel=1e-5)
+            mmdet_focal(logits, labels, weights, **kwargs).item(), rel=1e-5
+        )
     pskd = PSKDFocalLoss().eval()  # eval: no teacher needed, one-hot targets
     assert pskd(logits, labels, weights).item() == pytest.approx(mmdet_focal(logits, labels, weights).item(), rel=1e-5)
 
@@ -71,8 +72,10 @@ def test_sigmoid_targets_mix_only_the_taught_rows():
     targets = mix_sigmoid_targets(labels, 3, 0.5, teacher, torch.tensor([0, 2]))
     expected = torch.tensor([[0.5 + 0.3, 0.1, 0.05], [0, 0, 0], [0.05, 0.05, 0.5 + 0.2]])
     assert torch.allclose(targets, expected)
-    assert torch.equal(mix_sigmoid_targets(labels, 3, 0.0, teacher, torch.tensor([0, 2])),
-                       torch.tensor([[1., 0, 0], [0, 0, 0], [0, 0, 1]]))
+    assert torch.equal(
+        mix_sigmoid_targets(labels, 3, 0.0, teacher, torch.tensor([0, 2])),
+        torch.tensor([[1.0, 0, 0], [0, 0, 0], [0, 0, 1]]),
+    )
 
 
 def test_label_smoothing_focal_smooths_positives_only():
@@ -101,12 +104,15 @@ def test_pskd_focal_loss_needs_hook_and_head_and_uses_the_teacher():
         loss(logits, labels)
 
 
-@pytest.mark.parametrize('kwargs,error', [
-    (dict(use_sigmoid=False), 'use_sigmoid=False'),
-    (dict(gamma=-1.0), 'gamma=-1.0'),
-    (dict(alpha=1.5), 'alpha=1.5'),
-    (dict(reduction='max'), "reduction='max'"),
-])
+@pytest.mark.parametrize(
+    'kwargs,error',
+    [
+        (dict(use_sigmoid=False), 'use_sigmoid=False'),
+        (dict(gamma=-1.0), 'gamma=-1.0'),
+        (dict(alpha=1.5), 'alpha=1.5'),
+        (dict(reduction='max'), "reduction='max'"),
+    ],
+)
 def test_bad_focal_settings_are_refused(kwargs, error):
     for loss_type in ('PSKDFocalLoss', 'LabelSmoothingFocalLoss'):
         with pytest.raises(ValueError, match=error.replace('(', '\\(')):
@@ -118,6 +124,7 @@ def test_bad_focal_settings_are_refused(kwargs, error):
 # --- the head on real mmdet targets ----------------------------------------------------------------
 def build_retina(shapes_root, config=RETINA_PSKD_CFG):
     from mmdet.registry import DATASETS
+
     init_default_scope('mmdet')
     cfg = Config.fromfile(config)
     cfg.merge_from_dict(tiny_options(shapes_root))
@@ -193,11 +200,15 @@ def test_memory_holds_the_mean_sigmoid_of_each_gts_anchors_and_teaches_it(retina
         for gt in assigned[assigned >= 0].unique().tolist():
             means[gt] = probs[assigned == gt].mean(0)
             rows = stored.select(stored.labels == gt_instances[image].labels[gt])  # box + scores, label + classes
-            match = [i for i, box in enumerate(rows.boxes)
-                     if torch.allclose(box, _original(gt_instances[image].bboxes[gt], meta), atol=0.5)]
+            match = [
+                i
+                for i, box in enumerate(rows.boxes)
+                if torch.allclose(box, _original(gt_instances[image].bboxes[gt], meta), atol=0.5)
+            ]
             assert len(match) == 1
-            scores = torch.zeros(NUM_CLASSES).scatter_(0, rows.ids[match[0], 1:].long(),
-                                                       rows.values[match[0], 4:].float())
+            scores = torch.zeros(NUM_CLASSES).scatter_(
+                0, rows.ids[match[0], 1:].long(), rows.values[match[0], 4:].float()
+            )
             assert torch.allclose(scores, means[gt], atol=1e-3)  # fp16 storage
         expected_means.append((assigned, means))
 
@@ -218,14 +229,22 @@ def test_memory_holds_the_mean_sigmoid_of_each_gts_anchors_and_teaches_it(retina
 
 def _original(box, meta):
     from mmdet_selfkd.memory import to_original_coords
+
     return to_original_coords(box[None], meta)[0]
 
 
 def memory_row(memory, meta, gts, gt):
     """The teacher the memory holds for a GT (decoded as the head gets it)."""
     from mmdet_selfkd.memory.roi_batch import ImageRoIs
-    img = ImageRoIs(key=meta['img_path'], gt_boxes=_original(gts.bboxes, meta), gt_labels=gts.labels,
-                    pos_boxes=torch.zeros(1, 4), pos_gt_inds=torch.tensor([gt]), num_neg=0)
+
+    img = ImageRoIs(
+        key=meta['img_path'],
+        gt_boxes=_original(gts.bboxes, meta),
+        gt_labels=gts.labels,
+        pos_boxes=torch.zeros(1, 4),
+        pos_gt_inds=torch.tensor([gt]),
+        num_neg=0,
+    )
     probs, has = memory._teach_image(0, img)
     assert bool(has[0])
     return probs[0]
@@ -248,11 +267,31 @@ def test_retinanet_two_pass_run_and_plain_checkpoint(shapes_root, tmp_path):
     test_options = tiny_run_options(shapes_root, **{'model.test_cfg.score_thr': 0.0})
     stock_cfg = tmp_path / 'stock.py'
     stock_cfg.write_text(f"_base_ = '{RETINA_CFG}'\ncustom_imports = dict(imports=[], allow_failed_imports=False)\n")
-    run_tool([os.path.join(MMDET_TOOLS, 'test.py'), str(stock_cfg), str(tmp_path / 'epoch_2.pth'), '--work-dir',
-              str(tmp_path / 'stock'), '--out', str(tmp_path / 'stock.pkl'), *test_options],
-             env={'TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD': '1'})
-    run_tool(['tools/test.py', RETINA_PSKD_CFG, str(tmp_path / 'epoch_2.pth'), '--work-dir', str(tmp_path / 'ours'),
-              '--out', str(tmp_path / 'ours.pkl'), *test_options])
+    run_tool(
+        [
+            os.path.join(MMDET_TOOLS, 'test.py'),
+            str(stock_cfg),
+            str(tmp_path / 'epoch_2.pth'),
+            '--work-dir',
+            str(tmp_path / 'stock'),
+            '--out',
+            str(tmp_path / 'stock.pkl'),
+            *test_options,
+        ],
+        env={'TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD': '1'},
+    )
+    run_tool(
+        [
+            'tools/test.py',
+            RETINA_PSKD_CFG,
+            str(tmp_path / 'epoch_2.pth'),
+            '--work-dir',
+            str(tmp_path / 'ours'),
+            '--out',
+            str(tmp_path / 'ours.pkl'),
+            *test_options,
+        ]
+    )
     stock, ours = (pickle.loads((tmp_path / name).read_bytes()) for name in ('stock.pkl', 'ours.pkl'))
     assert len(stock) == len(ours) == 8
     for a, b in zip(stock, ours):
@@ -267,30 +306,48 @@ def test_retinanet_label_smoothing_run(shapes_root, tmp_path):
     assert len(losses) == 4 and all(math.isfinite(v) for v in losses)
 
 
-@pytest.mark.parametrize('options,error', [
-    ({'custom_hooks.0.memory.strategy': 'iou'}, "supports strategy='gt' only"),
-    ({'custom_hooks.0.memory.topk': 2}, 'remove topk'),
-    ({'model.bbox_head.loss_cls.type': 'FocalLoss'}, "needs loss_cls=dict(type='PSKDFocalLoss'"),
-    ({'model.bbox_head.type': 'RetinaHead'}, "model.bbox_head.type='PSKDRetinaHead'"),
-])
+@pytest.mark.parametrize(
+    'options,error',
+    [
+        ({'custom_hooks.0.memory.strategy': 'iou'}, "supports strategy='gt' only"),
+        ({'custom_hooks.0.memory.topk': 2}, 'remove topk'),
+        ({'model.bbox_head.loss_cls.type': 'FocalLoss'}, "needs loss_cls=dict(type='PSKDFocalLoss'"),
+        ({'model.bbox_head.type': 'RetinaHead'}, "model.bbox_head.type='PSKDRetinaHead'"),
+    ],
+)
 def test_misconfigured_retinanet_runs_fail_at_start(shapes_root, tmp_path, options, error):
-    proc = run_tool(['tools/train.py', RETINA_PSKD_CFG, '--work-dir', str(tmp_path),
-                     *tiny_run_options(shapes_root, **options)], check=False)
+    proc = run_tool(
+        ['tools/train.py', RETINA_PSKD_CFG, '--work-dir', str(tmp_path), *tiny_run_options(shapes_root, **options)],
+        check=False,
+    )
     assert proc.returncode != 0 and error in proc.stderr, proc.stderr[-3000:]
     assert 'Epoch(train) [1][2/' not in proc.stdout + proc.stderr
 
 
 # --- FCOS: the assigned GT recovered from the point targets ------------------------------------------
-FCOS_HEAD = dict(num_classes=NUM_CLASSES, in_channels=8, feat_channels=8, stacked_convs=1, strides=[8, 16, 32],
-                 regress_ranges=((-1, 16), (16, 32), (32, 1e8)), norm_cfg=None)
+FCOS_HEAD = dict(
+    num_classes=NUM_CLASSES,
+    in_channels=8,
+    feat_channels=8,
+    stacked_convs=1,
+    strides=[8, 16, 32],
+    regress_ranges=((-1, 16), (16, 32), (32, 1e8)),
+    norm_cfg=None,
+)
 
 
 def fcos_batch():
     """Two 64x64 images with non-overlapping GTs: a positive point lies in exactly the GT it is assigned to."""
-    gts = [InstanceData(bboxes=torch.tensor([[2., 2., 20., 20.], [30., 28., 62., 60.]]), labels=torch.tensor([0, 2])),
-           InstanceData(bboxes=torch.tensor([[4., 36., 28., 62.]]), labels=torch.tensor([1]))]
-    metas = [dict(img_path=f'img{i}.jpg', img_shape=(64, 64), pad_shape=(64, 64), scale_factor=(1.0, 1.0),
-                  flip=False) for i in range(2)]
+    gts = [
+        InstanceData(
+            bboxes=torch.tensor([[2.0, 2.0, 20.0, 20.0], [30.0, 28.0, 62.0, 60.0]]), labels=torch.tensor([0, 2])
+        ),
+        InstanceData(bboxes=torch.tensor([[4.0, 36.0, 28.0, 62.0]]), labels=torch.tensor([1])),
+    ]
+    metas = [
+        dict(img_path=f'img{i}.jpg', img_shape=(64, 64), pad_shape=(64, 64), scale_factor=(1.0, 1.0), flip=False)
+        for i in range(2)
+    ]
     gen = torch.Generator().manual_seed(0)
     feats = tuple(torch.randn(2, 8, 64 // s, 64 // s, generator=gen) for s in (8, 16, 32))
     return feats, gts, metas
@@ -299,8 +356,13 @@ def fcos_batch():
 def build_fcos(head_type, loss_type):
     init_default_scope('mmdet')
     torch.manual_seed(0)
-    head = MODELS.build(dict(type=head_type, loss_cls=dict(type=loss_type, use_sigmoid=True, gamma=2.0, alpha=0.25,
-                                                           loss_weight=1.0), **FCOS_HEAD))
+    head = MODELS.build(
+        dict(
+            type=head_type,
+            loss_cls=dict(type=loss_type, use_sigmoid=True, gamma=2.0, alpha=0.25, loss_weight=1.0),
+            **FCOS_HEAD,
+        )
+    )
     return head.train()
 
 
@@ -329,8 +391,14 @@ def test_fcos_head_records_each_gts_mean_and_teaches_it():
     taught = torch.zeros_like(targets)
     for i, gt_set in enumerate(gts):
         for g, box in enumerate(gt_set.bboxes):
-            inside = (img == i) & (labels < NUM_CLASSES) & (xy[:, 0] >= box[0]) & (xy[:, 0] <= box[2]) & \
-                     (xy[:, 1] >= box[1]) & (xy[:, 1] <= box[3])
+            inside = (
+                (img == i)
+                & (labels < NUM_CLASSES)
+                & (xy[:, 0] >= box[0])
+                & (xy[:, 0] <= box[2])
+                & (xy[:, 1] >= box[1])
+                & (xy[:, 1] <= box[3])
+            )
             assert inside.any()
             mean = logits[inside].sigmoid().mean(0)
             assert torch.allclose(memory_row(memory, metas[i], gt_set, g), mean, atol=1e-3)  # fp16 storage

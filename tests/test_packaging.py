@@ -1,6 +1,7 @@
 """Packaging: installing into an existing mmdet 3.3 environment adds only this package (offline pip dry run),
 and a wheel ships the configs as ``mmdet_selfkd/.mim/configs``, inheritable from a user's config with stock
 mmengine (``_base_`` through an environment variable or an absolute path; ``mmdet_selfkd::`` is refused)."""
+
 import json
 import os
 import re
@@ -60,8 +61,10 @@ def test_install_into_mmdet_3_3_env_installs_nothing_else(source, tmp_path):
     """``pip install <repo>`` where mmdet 3.3.0 / mmcv 2.1.0 are installed: pip resolves every dependency
     from what is there (offline, ``--no-index``) and would install mmdet_selfkd alone."""
     if (_installed('mmdet'), _installed('mmcv')) != ('3.3.0', '2.1.0'):
-        pytest.skip(f'needs mmdet 3.3.0 and mmcv 2.1.0 installed, found mmdet {_installed("mmdet") or "-"}, '
-                    f'mmcv {_installed("mmcv") or "-"}')
+        pytest.skip(
+            f'needs mmdet 3.3.0 and mmcv 2.1.0 installed, found mmdet {_installed("mmdet") or "-"}, '
+            f'mmcv {_installed("mmcv") or "-"}'
+        )
     report = tmp_path / 'report.json'
     _run([*PIP, 'install', '--dry-run', *OFFLINE, '-q', '--report', report, source])
     install = json.loads(report.read_text())['install']
@@ -75,8 +78,9 @@ def test_install_into_mmdet_3_3_env_installs_nothing_else(source, tmp_path):
 
 def test_wheel_ships_configs_and_license(wheel):
     names = set(zipfile.ZipFile(wheel).namelist())
-    configs = sorted(os.path.relpath(p, REPO / 'configs')
-                     for p in glob(str(REPO / 'configs' / '**' / '*.py'), recursive=True))
+    configs = sorted(
+        os.path.relpath(p, REPO / 'configs') for p in glob(str(REPO / 'configs' / '**' / '*.py'), recursive=True)
+    )
     assert len(configs) >= 40
     missing = [c for c in configs if f'mmdet_selfkd/.mim/configs/{c}' not in names]
     assert not missing, f'configs missing from the wheel: {missing}'
@@ -96,10 +100,11 @@ def test_installed_configs_inherit_with_stock_mmengine(wheel, tmp_path):
     cfg_dir = _run([sys.executable, '-m', 'mmdet_selfkd.configs'], cwd=work, env=env).stdout.strip()
     assert cfg_dir == str(site / 'mmdet_selfkd' / '.mim' / 'configs')
 
-    (work / 'user_env.py').write_text(f"_base_ = '{{{{$MMDET_SELFKD_CONFIGS:}}}}/{SHAPES_PSKD}'\n"
-                                      "train_cfg = dict(max_epochs=1)\n")
+    (work / 'user_env.py').write_text(
+        f"_base_ = '{{{{$MMDET_SELFKD_CONFIGS:}}}}/{SHAPES_PSKD}'\ntrain_cfg = dict(max_epochs=1)\n"
+    )
     (work / 'user_pkg.py').write_text(f"_base_ = 'mmdet_selfkd::{SHAPES_PSKD}'\n")
-    script = r'''
+    script = r"""
 import contextlib, io, json, sys
 import mmdet_selfkd
 from mmdet_selfkd.configs import main
@@ -119,9 +124,12 @@ try:
 except AssertionError as e:
     out['user_pkg'] = str(e)
 print(json.dumps(out))
-'''
-    out = json.loads(_run([sys.executable, '-c', script, SHAPES_PSKD], cwd=work,
-                          env={**env, 'MMDET_SELFKD_CONFIGS': cfg_dir}).stdout.strip().splitlines()[-1])
+"""
+    out = json.loads(
+        _run([sys.executable, '-c', script, SHAPES_PSKD], cwd=work, env={**env, 'MMDET_SELFKD_CONFIGS': cfg_dir})
+        .stdout.strip()
+        .splitlines()[-1]
+    )
     assert out['one'] == os.path.join(cfg_dir, SHAPES_PSKD)
     assert out['package'] == str(site / 'mmdet_selfkd' / '__init__.py')
     assert out['user_env'] == ['FasterRCNN', 'PSKDRoIHead', 1]

@@ -1,5 +1,6 @@
 """Post-hoc calibrators (temperature scaling, isotonic regression), their JSON file, the fitting
 targets and the test-time hook; mAP (pycocotools) must not change."""
+
 import json
 import math
 
@@ -12,9 +13,17 @@ from mmengine.evaluator import Evaluator
 from mmengine.structures import InstanceData
 from torch import nn
 
-from mmdet_selfkd.calibration import (IsotonicCalibration, PostHocCalibrationHook, ScoreCalibrator,
-                                      TemperatureScaling, calibration_set, fit_temperature,
-                                      lrp_optimal_thresholds, pool_adjacent_violators)
+from mmdet_selfkd.calibration import (
+    IsotonicCalibration,
+    PostHocCalibrationHook,
+    ScoreCalibrator,
+    TemperatureScaling,
+    calibration_set,
+    fit_temperature,
+    lrp_optimal_thresholds,
+    pool_adjacent_violators,
+)
+
 from test_calibration_metric import box
 
 
@@ -34,20 +43,20 @@ def test_pav_merges_equal_inputs_and_uses_weights():
 
 def test_isotonic_interpolates_and_clips():
     iso = IsotonicCalibration([0.2, 0.6], [0.1, 0.5], strict=False)
-    assert iso(np.array([0., 0.4, 1.])) == pytest.approx([0.1, 0.3, 0.5])
+    assert iso(np.array([0.0, 0.4, 1.0])) == pytest.approx([0.1, 0.3, 0.5])
 
 
 def test_temperature_by_hand():
     # all scores 0.9 (logit ln 9), 3 of 4 TP: sigmoid(ln 9 / T) = 3/4 <=> ln 9 / T = ln 3 <=> T = 2
-    assert fit_temperature(np.full(4, 0.9), [1, 1, 1, 0]) == pytest.approx(2., 1e-5)
-    ts = TemperatureScaling(2.)
+    assert fit_temperature(np.full(4, 0.9), [1, 1, 1, 0]) == pytest.approx(2.0, 1e-5)
+    ts = TemperatureScaling(2.0)
     assert ts(np.array([0.9, 0.5])) == pytest.approx([0.75, 0.5])
 
 
 def test_monotone_maps_keep_the_ranking_isotonic_without_strict_makes_ties():
     rng = np.random.default_rng(0)
-    scores = np.sort(rng.uniform(0.05, 1., 200)).astype(np.float32)
-    targets = (rng.uniform(size=200) < scores ** 2).astype(float)
+    scores = np.sort(rng.uniform(0.05, 1.0, 200)).astype(np.float32)
+    targets = (rng.uniform(size=200) < scores**2).astype(float)
     for cal in (TemperatureScaling.fit(scores, targets), IsotonicCalibration.fit(scores, targets)):
         assert np.all(np.diff(cal(scores)) > 0), type(cal).__name__
     flat = IsotonicCalibration.fit(scores, targets, strict=False)(scores)
@@ -58,9 +67,9 @@ def test_per_class_calibrator_falls_back_to_class_agnostic(tmp_path):
     # class 0: 0.9 with 3/4 TP -> T = 2; class 1: 0.9 always TP -> T at its lower bound
     scores = np.full(8, 0.9)
     labels = np.array([0, 0, 0, 0, 1, 1, 1, 1])
-    targets = np.array([1, 1, 1, 0, 1, 1, 1, 1.])
+    targets = np.array([1, 1, 1, 0, 1, 1, 1, 1.0])
     cal = ScoreCalibrator.fit(scores, labels, targets, 'temperature', per_class=True, meta=dict(note='x'))
-    assert cal.per_class[0].temperature == pytest.approx(2., 1e-5)
+    assert cal.per_class[0].temperature == pytest.approx(2.0, 1e-5)
     # agnostic: 7/8 TP -> T = ln 9 / ln 7
     assert cal.agnostic.temperature == pytest.approx(math.log(9) / math.log(7), 1e-5)
     out = cal(np.array([0.9, 0.9, 0.9]), np.array([0, 1, 2]))
@@ -84,26 +93,33 @@ def test_unknown_file_format_is_refused(tmp_path):
 
 
 def image(dets, gts):
-    return dict(bboxes=np.array([d[0] for d in dets], np.float32).reshape(-1, 4),
-                scores=np.array([d[1] for d in dets]), labels=np.array([d[2] for d in dets], np.int64),
-                gt_bboxes=np.array([g[0] for g in gts], np.float32).reshape(-1, 4),
-                gt_labels=np.array([g[1] for g in gts], np.int64), gt_ignore=np.zeros(len(gts), bool))
+    return dict(
+        bboxes=np.array([d[0] for d in dets], np.float32).reshape(-1, 4),
+        scores=np.array([d[1] for d in dets]),
+        labels=np.array([d[2] for d in dets], np.int64),
+        gt_bboxes=np.array([g[0] for g in gts], np.float32).reshape(-1, 4),
+        gt_labels=np.array([g[1] for g in gts], np.int64),
+        gt_ignore=np.zeros(len(gts), bool),
+    )
 
 
 def test_calibration_set_protocols_by_hand():
-    images = [image([(box(0, 0), 0.9, 0), (box(52, 0), 0.7, 0), (box(100, 100), 0.3, 0),
-                     (box(3, 0), 0.2, 1)],
-                    [(box(0, 0), 0), (box(50, 0), 0), (box(0, 0), 1)])]
+    images = [
+        image(
+            [(box(0, 0), 0.9, 0), (box(52, 0), 0.7, 0), (box(100, 100), 0.3, 0), (box(3, 0), 0.2, 1)],
+            [(box(0, 0), 0), (box(50, 0), 0), (box(0, 0), 1)],
+        )
+    ]
     # laece: IoU 0 matching; class 0's LRP-optimal threshold is 0.7 (LRP 1/2, 1/6, 4/9), so the FP at
     # 0.3 is dropped; class 1: one TP at IoU 70/130
     scores, labels, targets = calibration_set(images, 'laece')
     assert scores.tolist() == [0.9, 0.7, 0.2]
-    assert targets == pytest.approx([1., 2 / 3, 7 / 13], 1e-6)
+    assert targets == pytest.approx([1.0, 2 / 3, 7 / 13], 1e-6)
     assert lrp_optimal_thresholds(images) == pytest.approx({0: 0.7, 1: 0.2})
     # dece: score >= 0.3, IoU >= 0.5, binary targets
     scores, labels, targets = calibration_set(images, 'dece')
     assert scores.tolist() == [0.9, 0.7, 0.3]
-    assert targets.tolist() == [1., 1., 0.]
+    assert targets.tolist() == [1.0, 1.0, 0.0]
 
 
 # --- mAP (pycocotools through mmdet's CocoMetric) is unchanged ------------------------------------
@@ -119,23 +135,32 @@ def coco_world(tmp_path, rng):
             x, y = rng.uniform(0, 150, 2)
             label = int(rng.integers(2))
             gts.append(([x, y, x + 40, y + 40], label))
-            anns.append(dict(id=len(anns) + 1, image_id=i, category_id=label + 1, bbox=[x, y, 40, 40],
-                             area=1600, iscrowd=0))
+            anns.append(
+                dict(id=len(anns) + 1, image_id=i, category_id=label + 1, bbox=[x, y, 40, 40], area=1600, iscrowd=0)
+            )
             for _ in range(2):
                 dx, dy = rng.normal(0, 6, 2)
-                dets.append(([x + dx, y + dy, x + dx + 40, y + dy + 40], label if rng.uniform() < .8 else 1 - label))
+                dets.append(([x + dx, y + dy, x + dx + 40, y + dy + 40], label if rng.uniform() < 0.8 else 1 - label))
         for _ in range(2):
             x, y = rng.uniform(0, 150, 2)
             dets.append(([x, y, x + 30, y + 30], int(rng.integers(2))))
-        scores = rng.uniform(0.05, 1., len(dets))
-        samples.append(dict(
-            img_id=i, ori_shape=(200, 200),
-            pred_instances=dict(bboxes=torch.tensor([d[0] for d in dets], dtype=torch.float32),
-                                scores=torch.tensor(scores, dtype=torch.float32),
-                                labels=torch.tensor([d[1] for d in dets])),
-            gt_instances=dict(bboxes=torch.tensor([g[0] for g in gts], dtype=torch.float32),
-                              labels=torch.tensor([g[1] for g in gts])),
-            ignored_instances=dict(bboxes=torch.zeros(0, 4), labels=torch.zeros(0, dtype=torch.int64))))
+        scores = rng.uniform(0.05, 1.0, len(dets))
+        samples.append(
+            dict(
+                img_id=i,
+                ori_shape=(200, 200),
+                pred_instances=dict(
+                    bboxes=torch.tensor([d[0] for d in dets], dtype=torch.float32),
+                    scores=torch.tensor(scores, dtype=torch.float32),
+                    labels=torch.tensor([d[1] for d in dets]),
+                ),
+                gt_instances=dict(
+                    bboxes=torch.tensor([g[0] for g in gts], dtype=torch.float32),
+                    labels=torch.tensor([g[1] for g in gts]),
+                ),
+                ignored_instances=dict(bboxes=torch.zeros(0, 4), labels=torch.zeros(0, dtype=torch.int64)),
+            )
+        )
     coco = dict(images=images, annotations=anns, categories=[dict(id=1, name='a'), dict(id=2, name='b')])
     (tmp_path / 'ann.json').write_text(json.dumps(coco))
     return samples
@@ -154,15 +179,23 @@ def coco_map(tmp_path, samples, calibrator=None) -> dict:
     return evaluator.evaluate(len(samples))
 
 
-@pytest.mark.parametrize('method, per_class', [('temperature', False), ('temperature', True),
-                                               ('isotonic', False), ('isotonic', True)])
+@pytest.mark.parametrize(
+    'method, per_class', [('temperature', False), ('temperature', True), ('isotonic', False), ('isotonic', True)]
+)
 def test_map_unchanged(tmp_path, method, per_class):
     rng = np.random.default_rng(1)
     samples = coco_world(tmp_path, rng)
-    images = [dict(bboxes=s['pred_instances']['bboxes'].numpy(), scores=s['pred_instances']['scores'].numpy(),
-                   labels=s['pred_instances']['labels'].numpy(), gt_bboxes=s['gt_instances']['bboxes'].numpy(),
-                   gt_labels=s['gt_instances']['labels'].numpy(), gt_ignore=np.zeros(3, bool))
-              for s in samples]
+    images = [
+        dict(
+            bboxes=s['pred_instances']['bboxes'].numpy(),
+            scores=s['pred_instances']['scores'].numpy(),
+            labels=s['pred_instances']['labels'].numpy(),
+            gt_bboxes=s['gt_instances']['bboxes'].numpy(),
+            gt_labels=s['gt_instances']['labels'].numpy(),
+            gt_ignore=np.zeros(3, bool),
+        )
+        for s in samples
+    ]
     cal = ScoreCalibrator.fit(*calibration_set(images, 'laece'), method=method, per_class=per_class)
     before, after = coco_map(tmp_path, samples), coco_map(tmp_path, samples, cal)
     assert before['coco/bbox_mAP'] > 0.1
@@ -175,20 +208,30 @@ def test_map_unchanged(tmp_path, method, per_class):
 
 def test_isotonic_ties_can_change_map_which_strict_prevents(tmp_path):
     # one image, one object: an FP at 0.6 listed before the TP at 0.7. AP 1 (TP ranked first).
-    coco = dict(images=[dict(id=0, file_name='0.jpg', width=100, height=100)],
-                annotations=[dict(id=1, image_id=0, category_id=1, bbox=[0, 0, 10, 10], area=100, iscrowd=0)],
-                categories=[dict(id=1, name='a'), dict(id=2, name='b')])
+    coco = dict(
+        images=[dict(id=0, file_name='0.jpg', width=100, height=100)],
+        annotations=[dict(id=1, image_id=0, category_id=1, bbox=[0, 0, 10, 10], area=100, iscrowd=0)],
+        categories=[dict(id=1, name='a'), dict(id=2, name='b')],
+    )
     (tmp_path / 'ann.json').write_text(json.dumps(coco))
-    samples = [dict(img_id=0, ori_shape=(100, 100),
-                    pred_instances=dict(bboxes=torch.tensor([box(50, 50), box(0, 0)]),
-                                        scores=torch.tensor([0.6, 0.7]), labels=torch.tensor([0, 0])))]
+    samples = [
+        dict(
+            img_id=0,
+            ori_shape=(100, 100),
+            pred_instances=dict(
+                bboxes=torch.tensor([box(50, 50), box(0, 0)]),
+                scores=torch.tensor([0.6, 0.7]),
+                labels=torch.tensor([0, 0]),
+            ),
+        )
+    ]
     # a map flat on [0.6, 0.7] (as PAV makes when the validation pairs there violate monotonicity)
     flat = ScoreCalibrator(IsotonicCalibration([0.5, 0.8], [0.4, 0.4], strict=False))
     strict = ScoreCalibrator(IsotonicCalibration([0.5, 0.8], [0.4, 0.4], strict=True))
-    assert coco_map(tmp_path, samples)['coco/bbox_mAP'] == 1.
+    assert coco_map(tmp_path, samples)['coco/bbox_mAP'] == 1.0
     # tie: pycocotools' stable sort keeps the FP first -> precision 1/2 at the only recall level
     assert coco_map(tmp_path, samples, flat)['coco/bbox_mAP'] == pytest.approx(0.5, abs=0.01)
-    assert coco_map(tmp_path, samples, strict)['coco/bbox_mAP'] == 1.
+    assert coco_map(tmp_path, samples, strict)['coco/bbox_mAP'] == 1.0
 
 
 # --- the test-time hook ----------------------------------------------------------------------------
@@ -201,8 +244,9 @@ class ToyDetector(nn.Module):
         if mode == 'loss':
             return dict(loss=torch.zeros(()))
         sample = DetDataSample()
-        sample.pred_instances = InstanceData(bboxes=torch.zeros(2, 4), scores=torch.tensor([0.9, 0.5]),
-                                             labels=torch.tensor([0, 1]))
+        sample.pred_instances = InstanceData(
+            bboxes=torch.zeros(2, 4), scores=torch.tensor([0.9, 0.5]), labels=torch.tensor([0, 1])
+        )
         return [sample]
 
     def test_step(self, data):
@@ -211,7 +255,7 @@ class ToyDetector(nn.Module):
 
 def test_hook_calibrates_predictions_only_inside_the_test_loop(tmp_path):
     path = tmp_path / 'cal.json'
-    ScoreCalibrator(TemperatureScaling(2.)).save(str(path))
+    ScoreCalibrator(TemperatureScaling(2.0)).save(str(path))
     hook = PostHocCalibrationHook(calibrator=str(path))
     model = ToyDetector()
 
@@ -239,11 +283,14 @@ def test_hook_calibrates_predictions_only_inside_the_test_loop(tmp_path):
 
 def test_cross_fitting_never_calibrates_an_image_with_its_own_detections():
     from mmdet_selfkd.calibration import calibration_report, cross_fitted_scores
+
     gt = (box(0, 0), 0)
-    images = [image([(box(0, 0), 0.9, 0)], [gt]),                               # fold 0: TP
-              image([(box(0, 0), 0.9, 0), (box(50, 0), 0.9, 0)], [gt, (box(50, 0), 0)]),  # fold 1: TP, TP
-              image([(box(0, 0), 0.9, 0)], [gt]),                               # fold 0: TP
-              image([(box(0, 0), 0.9, 0), (box(100, 100), 0.9, 0)], [gt])]           # fold 1: TP, FP
+    images = [
+        image([(box(0, 0), 0.9, 0)], [gt]),  # fold 0: TP
+        image([(box(0, 0), 0.9, 0), (box(50, 0), 0.9, 0)], [gt, (box(50, 0), 0)]),  # fold 1: TP, TP
+        image([(box(0, 0), 0.9, 0)], [gt]),  # fold 0: TP
+        image([(box(0, 0), 0.9, 0), (box(100, 100), 0.9, 0)], [gt]),
+    ]  # fold 1: TP, FP
     scores = cross_fitted_scores(images, target='dece', method='temperature')
     # fold 0 gets the map of fold 1 (3 of 4 TP at 0.9 -> T = 2 -> 0.75); fold 1 the map of fold 0 (all TP:
     # T at its lower bound -> ~1)
@@ -262,7 +309,7 @@ def test_hook_goes_through_test_time_augmentation(tmp_path):
             return [samples[0] for samples in data_samples_list]
 
     path = tmp_path / 'cal.json'
-    ScoreCalibrator(TemperatureScaling(2.)).save(str(path))
+    ScoreCalibrator(TemperatureScaling(2.0)).save(str(path))
     hook = PostHocCalibrationHook(calibrator=str(path))
 
     class Runner:

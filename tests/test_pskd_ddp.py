@@ -1,5 +1,6 @@
 """PS-KD under DDP: 2 processes on the CPU (gloo), launched by tools/dist_train.sh through torchrun and
 the real mmengine runner."""
+
 import os
 import socket
 import sys
@@ -28,12 +29,27 @@ def test_two_ranks_share_one_memory(shapes_root, tmp_path, strategy):
         f"_base_ = '{PSKD_CFG}'\n"
         "custom_imports = dict(imports=['mmdet_selfkd', 'ddp_probe'], allow_failed_imports=False)\n"
         f"custom_hooks = [dict(type='PSKDHook', memory=dict(strategy='{strategy}')),\n"
-        f"                dict(type='MemoryProbeHook', out_dir='{tmp_path}')]\n")
-    env = {'PYTHON': sys.executable, 'PORT': str(free_port()), 'OMP_NUM_THREADS': '1',
-           'PYTHONPATH': os.path.join(REPO, 'tests')}
+        f"                dict(type='MemoryProbeHook', out_dir='{tmp_path}')]\n"
+    )
+    env = {
+        'PYTHON': sys.executable,
+        'PORT': str(free_port()),
+        'OMP_NUM_THREADS': '1',
+        'PYTHONPATH': os.path.join(REPO, 'tests'),
+    }
     # 16 images, 2 ranks x batch 4: each rank trains on 8 images in 2 iterations
-    run_tool([os.path.join(REPO, 'tools/dist_train.sh'), str(probe_cfg), '2', '--work-dir', str(tmp_path / 'wd'),
-              *tiny_run_options(shapes_root)], env=env, launcher=('bash',))
+    run_tool(
+        [
+            os.path.join(REPO, 'tools/dist_train.sh'),
+            str(probe_cfg),
+            '2',
+            '--work-dir',
+            str(tmp_path / 'wd'),
+            *tiny_run_options(shapes_root),
+        ],
+        env=env,
+        launcher=('bash',),
+    )
     ranks = [torch.load(tmp_path / f'rank{r}.pt', weights_only=False) for r in (0, 1)]
     assert [r['world_size'] for r in ranks] == [2, 2] and ranks[0]['backend'] == 'gloo'
     seen0, seen1 = set(ranks[0]['seen']), set(ranks[1]['seen'])

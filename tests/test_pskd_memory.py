@@ -1,18 +1,18 @@
 """The three memory strategies on real sampling results of an mmdet RoI head, and the coordinate
 round trips (resize, flip) that let a prediction find its proposal again a pass later."""
+
 import json
 import os
 from dataclasses import replace
 
-import numpy as np
 import pytest
 import torch
 from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
 from mmengine.registry import init_default_scope
 
-from mmdet_selfkd.memory import GTMemory, IoUMemory, RoIBatch, SnapshotTeacher, build_memory, to_original_coords
 from mmdet_selfkd.engine import PSKDHook
+from mmdet_selfkd.memory import GTMemory, IoUMemory, RoIBatch, SnapshotTeacher, build_memory, to_original_coords
 
 from conftest import PSKD_CFG, tiny_options
 
@@ -21,6 +21,7 @@ NUM_LOGITS = 4  # 3 shape classes + background
 
 class BatchRecorder:
     """Stands in for a memory inside a real PSKDRoIHead: keeps the RoIBatch it is shown."""
+
     strategy = 'recorder'
 
     def __init__(self):
@@ -37,6 +38,7 @@ class BatchRecorder:
 
 def build(shapes_root, flip_prob=0.5, scale=(160, 160)):
     from mmdet.registry import DATASETS, MODELS
+
     init_default_scope('mmdet')
     cfg = Config.fromfile(PSKD_CFG)
     cfg.merge_from_dict(tiny_options(shapes_root))
@@ -96,7 +98,7 @@ def test_gt_memory_teaches_the_mean_of_each_gts_positives(real):
             expected = img_probs[:num_pos][same_gt].mean(0)
             assert has[offset + row]
             assert torch.allclose(teacher[offset + row], expected, atol=2e-3)
-        assert not has[offset + num_pos:offset + img.num_rois].any()  # negatives stay one-hot
+        assert not has[offset + num_pos : offset + img.num_rois].any()  # negatives stay one-hot
         offset += img.num_rois
 
 
@@ -113,11 +115,12 @@ def test_iou_memory_matches_proposals_and_falls_back(real):
     # duplicate another one (a GT added as proposal and an identical RPN box) may take their twin's
     assert has[:num_pos].all()
     from mmdet.structures.bbox import bbox_overlaps
+
     twins = (bbox_overlaps(img.pos_boxes, img.pos_boxes) > 0.999).sum(1) > 1
     assert (~twins).sum() > 0
     assert torch.allclose(teacher[:num_pos][~twins], img_probs[:num_pos][~twins], atol=2e-3)
     # proposals with no stored proposal near them: the GT memory teaches (mean of the GT's positives)
-    img = replace(img, pos_boxes=img.pos_boxes + torch.tensor([1000., 0., 1000., 0.]))
+    img = replace(img, pos_boxes=img.pos_boxes + torch.tensor([1000.0, 0.0, 1000.0, 0.0]))
     moved = RoIBatch(batch.stage, [img] + batch.images[1:], batch.rois)
     teacher, has = memory.teach(moved)
     gt_mean = torch.stack([img_probs[:num_pos][img.pos_gt_inds == g].mean(0) for g in img.pos_gt_inds])
@@ -147,11 +150,12 @@ def test_stored_boxes_are_in_original_coordinates(shapes_root, flip_prob, scale)
 def test_to_original_coords_vertical_and_diagonal_flips():
     meta = dict(img_shape=(100, 200), scale_factor=(2.0, 0.5), flip=True, flip_direction='diagonal')
     # original box (10, 40, 30, 60) -> resized (20, 20, 60, 30) -> diagonal flip in 200x100
-    flipped = torch.tensor([[200 - 60., 100 - 30., 200 - 20., 100 - 20.]])
-    assert torch.allclose(to_original_coords(flipped, meta), torch.tensor([[10., 40., 30., 60.]]))
+    flipped = torch.tensor([[200 - 60.0, 100 - 30.0, 200 - 20.0, 100 - 20.0]])
+    assert torch.allclose(to_original_coords(flipped, meta), torch.tensor([[10.0, 40.0, 30.0, 60.0]]))
     meta['flip_direction'] = 'vertical'
-    assert torch.allclose(to_original_coords(torch.tensor([[20., 70., 60., 80.]]), meta),
-                          torch.tensor([[10., 40., 30., 60.]]))
+    assert torch.allclose(
+        to_original_coords(torch.tensor([[20.0, 70.0, 60.0, 80.0]]), meta), torch.tensor([[10.0, 40.0, 30.0, 60.0]])
+    )
 
 
 def test_snapshot_scores_with_the_weights_of_the_previous_pass(real):
@@ -223,16 +227,19 @@ def test_memory_byte_count_and_bound(real):
     assert restored.nbytes() == memory.nbytes()
 
 
-@pytest.mark.parametrize('kwargs,match', [
-    (dict(alpha_T=1.5), 'alpha_T'),
-    (dict(alpha_T=-0.1), 'alpha_T'),
-    (dict(memory=dict(strategy='nearest')), "unknown strategy"),
-    (dict(memory=dict(strategy='iou', iou_thr=0.0)), 'iou_thr'),
-    (dict(memory=dict(strategy='iou', iou_thr=1.2)), 'iou_thr'),
-    (dict(memory=dict(strategy='iou', fallback='mean')), 'fallback'),
-    (dict(memory=dict(strategy='gt', topk=0)), 'topk'),
-    (dict(memory=dict(strategy='gt', iou_thr=0.5)), "strategy='gt'"),
-])
+@pytest.mark.parametrize(
+    'kwargs,match',
+    [
+        (dict(alpha_T=1.5), 'alpha_T'),
+        (dict(alpha_T=-0.1), 'alpha_T'),
+        (dict(memory=dict(strategy='nearest')), 'unknown strategy'),
+        (dict(memory=dict(strategy='iou', iou_thr=0.0)), 'iou_thr'),
+        (dict(memory=dict(strategy='iou', iou_thr=1.2)), 'iou_thr'),
+        (dict(memory=dict(strategy='iou', fallback='mean')), 'fallback'),
+        (dict(memory=dict(strategy='gt', topk=0)), 'topk'),
+        (dict(memory=dict(strategy='gt', iou_thr=0.5)), "strategy='gt'"),
+    ],
+)
 def test_bad_hook_settings_fail_at_build(kwargs, match):
     with pytest.raises(ValueError, match=match):
         PSKDHook(**kwargs)
@@ -247,9 +254,12 @@ def test_build_memory_strategies():
 def test_every_shipped_config_builds(tmp_path):
     """Every config in configs/ resolves its `mmdet::` bases and builds its model with our types."""
     from glob import glob
+
     from mmdet.registry import HOOKS, MODELS
     from mmengine.registry import init_default_scope
+
     from conftest import REPO
+
     init_default_scope('mmdet')
     configs = sorted(glob(str(REPO / 'configs' / '**' / '*.py'), recursive=True))
     assert len(configs) >= 20
@@ -269,7 +279,9 @@ def test_cascade_distils_every_stage(tmp_path):
     from mmdet.structures import DetDataSample
     from mmengine.registry import init_default_scope
     from mmengine.structures import InstanceData
+
     from conftest import REPO
+
     init_default_scope('mmdet')
     cfg = Config.fromfile(str(REPO / 'configs/pskd/cascade-rcnn_r50_fpn_pskd-1x_coco.py'))
     cfg.model.backbone.init_cfg = None
@@ -283,11 +295,19 @@ def test_cascade_distils_every_stage(tmp_path):
     torch.manual_seed(0)
     samples = []
     for i in range(2):
-        sample = DetDataSample(metainfo=dict(img_shape=(128, 128), ori_shape=(128, 128), pad_shape=(128, 128),
-                                             scale_factor=(1.0, 1.0), batch_input_shape=(128, 128),
-                                             img_path=f'img{i}.jpg'))
-        sample.gt_instances = InstanceData(bboxes=torch.tensor([[10., 20., 60., 90.], [70., 70., 120., 110.]]),
-                                           labels=torch.tensor([3, 7]))
+        sample = DetDataSample(
+            metainfo=dict(
+                img_shape=(128, 128),
+                ori_shape=(128, 128),
+                pad_shape=(128, 128),
+                scale_factor=(1.0, 1.0),
+                batch_input_shape=(128, 128),
+                img_path=f'img{i}.jpg',
+            )
+        )
+        sample.gt_instances = InstanceData(
+            bboxes=torch.tensor([[10.0, 20.0, 60.0, 90.0], [70.0, 70.0, 120.0, 110.0]]), labels=torch.tensor([3, 7])
+        )
         samples.append(sample)
     images = torch.randn(2, 3, 128, 128)
     for alpha in (0.0, 0.5):
@@ -301,11 +321,17 @@ def test_cascade_distils_every_stage(tmp_path):
 
 def test_iou_memory_matches_only_stored_proposals_of_the_same_label():
     from mmdet_selfkd.memory.roi_batch import ImageRoIs
+
     # two overlapping GTs of different classes (labels 0 and 2); a proposal of each, almost the same box
-    gt_boxes = torch.tensor([[10., 10., 50., 50.], [12., 10., 52., 50.]])
-    img = ImageRoIs(key='a.jpg', gt_boxes=gt_boxes, gt_labels=torch.tensor([0, 2]),
-                    pos_boxes=torch.tensor([[10., 10., 50., 50.], [12., 10., 52., 50.]]),
-                    pos_gt_inds=torch.tensor([0, 1]), num_neg=0)
+    gt_boxes = torch.tensor([[10.0, 10.0, 50.0, 50.0], [12.0, 10.0, 52.0, 50.0]])
+    img = ImageRoIs(
+        key='a.jpg',
+        gt_boxes=gt_boxes,
+        gt_labels=torch.tensor([0, 2]),
+        pos_boxes=torch.tensor([[10.0, 10.0, 50.0, 50.0], [12.0, 10.0, 52.0, 50.0]]),
+        pos_gt_inds=torch.tensor([0, 1]),
+        num_neg=0,
+    )
     batch = RoIBatch(0, [img])
     probs = torch.tensor([[0.7, 0.1, 0.1, 0.1], [0.1, 0.1, 0.7, 0.1]])
     memory = IoUMemory(NUM_LOGITS, topk=NUM_LOGITS, iou_thr=0.5, fallback='onehot')
@@ -313,28 +339,44 @@ def test_iou_memory_matches_only_stored_proposals_of_the_same_label():
     memory.end_pass()
     # next pass: a class-2 positive exactly at the stored class-0 proposal's box (IoU 1.0), IoU 0.905 with
     # the stored class-2 one (intersection 38 x 40 = 1520, union 1600 + 1600 - 1520 = 1680)
-    moved = ImageRoIs(key='a.jpg', gt_boxes=gt_boxes, gt_labels=torch.tensor([0, 2]),
-                      pos_boxes=torch.tensor([[10., 10., 50., 50.]]), pos_gt_inds=torch.tensor([1]), num_neg=0)
+    moved = ImageRoIs(
+        key='a.jpg',
+        gt_boxes=gt_boxes,
+        gt_labels=torch.tensor([0, 2]),
+        pos_boxes=torch.tensor([[10.0, 10.0, 50.0, 50.0]]),
+        pos_gt_inds=torch.tensor([1]),
+        num_neg=0,
+    )
     teacher, has = memory.teach(RoIBatch(0, [moved]))
     assert has.tolist() == [True]
     assert torch.allclose(teacher[0], probs[1], atol=1e-3)  # its own class's proposal, not the better-IoU one
     # a stored proposal of another class alone never teaches
     only_other = IoUMemory(NUM_LOGITS, topk=NUM_LOGITS, iou_thr=0.5, fallback='onehot')
-    only_other.record(RoIBatch(0, [replace(img, pos_boxes=img.pos_boxes[:1], pos_gt_inds=img.pos_gt_inds[:1])]),
-                      probs[:1])
+    only_other.record(
+        RoIBatch(0, [replace(img, pos_boxes=img.pos_boxes[:1], pos_gt_inds=img.pos_gt_inds[:1])]), probs[:1]
+    )
     only_other.end_pass()
     assert not only_other.teach(RoIBatch(0, [moved]))[1].any()
 
 
 def test_gt_memory_mean_iou_thr_keeps_ambiguous_positives_out_of_the_mean():
     from mmdet_selfkd.memory.roi_batch import ImageRoIs
+
     # one GT; positives: the GT box itself (IoU 1) and a box cut to 6 of 10 rows (IoU 60 / 100 = 0.6)
-    img = ImageRoIs(key='a.jpg', gt_boxes=torch.tensor([[0., 0., 10., 10.]]), gt_labels=torch.tensor([1]),
-                    pos_boxes=torch.tensor([[0., 0., 10., 10.], [0., 0., 10., 6.]]),
-                    pos_gt_inds=torch.tensor([0, 0]), num_neg=0)
+    img = ImageRoIs(
+        key='a.jpg',
+        gt_boxes=torch.tensor([[0.0, 0.0, 10.0, 10.0]]),
+        gt_labels=torch.tensor([1]),
+        pos_boxes=torch.tensor([[0.0, 0.0, 10.0, 10.0], [0.0, 0.0, 10.0, 6.0]]),
+        pos_gt_inds=torch.tensor([0, 0]),
+        num_neg=0,
+    )
     probs = torch.tensor([[0.1, 0.8, 0.05, 0.05], [0.3, 0.3, 0.2, 0.2]])
-    for thr, expected in [(0.0, [0.2, 0.55, 0.125, 0.125]), (0.7, [0.1, 0.8, 0.05, 0.05]),
-                          (0.6, [0.2, 0.55, 0.125, 0.125])]:
+    for thr, expected in [
+        (0.0, [0.2, 0.55, 0.125, 0.125]),
+        (0.7, [0.1, 0.8, 0.05, 0.05]),
+        (0.6, [0.2, 0.55, 0.125, 0.125]),
+    ]:
         memory = GTMemory(NUM_LOGITS, topk=NUM_LOGITS, mean_iou_thr=thr)
         memory.record(RoIBatch(0, [img]), probs)
         memory.end_pass()

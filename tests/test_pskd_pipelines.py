@@ -1,6 +1,7 @@
 """Which train pipelines the gt/iou memories can follow across passes: boxes mapped back to the original
 image through crops and several resizes (mmdet's homography_matrix), refusals at start for what cannot be
 mapped, and every draw of a shuffled RepeatDataset taught, through the real runner."""
+
 import json
 import os
 from collections import Counter
@@ -21,14 +22,21 @@ OWNER = "PSKDHook(memory=dict(strategy='gt'))"
 META_KEYS = ('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor', 'flip', 'flip_direction')
 HOMOGRAPHY = META_KEYS + ('homography_matrix',)
 LOAD = [dict(type='LoadImageFromFile'), dict(type='LoadAnnotations', with_bbox=True)]
-CROP = [dict(type='RandomResize', scale=(320, 320), ratio_range=(0.8, 1.25), keep_ratio=True),
-        dict(type='RandomCrop', crop_size=(240, 240)), dict(type='RandomFlip', prob=0.5)]
-TWO_RESIZES = [dict(type='Resize', scale=(320, 320), keep_ratio=True), dict(type='RandomFlip', prob=1.0),
-               dict(type='Resize', scale=(200, 200), keep_ratio=False)]
+CROP = [
+    dict(type='RandomResize', scale=(320, 320), ratio_range=(0.8, 1.25), keep_ratio=True),
+    dict(type='RandomCrop', crop_size=(240, 240)),
+    dict(type='RandomFlip', prob=0.5),
+]
+TWO_RESIZES = [
+    dict(type='Resize', scale=(320, 320), keep_ratio=True),
+    dict(type='RandomFlip', prob=1.0),
+    dict(type='Resize', scale=(200, 200), keep_ratio=False),
+]
 
 
 def dataset(shapes_root, transforms, meta_keys=HOMOGRAPHY):
     from mmdet.registry import DATASETS
+
     init_default_scope('mmdet')
     cfg = Config.fromfile(PSKD_CFG)
     cfg.merge_from_dict(tiny_options(shapes_root))
@@ -78,9 +86,14 @@ def test_without_homography_two_resizes_cannot_be_undone(shapes_root):
     check_train_pipeline(dataset(shapes_root, TWO_RESIZES[:2], meta_keys=META_KEYS), OWNER)
 
 
-@pytest.mark.parametrize('transform', [dict(type='Expand', mean=(0, 0, 0), ratio_range=(1, 2)),
-                                       dict(type='MinIoURandomCrop'),
-                                       dict(type='RandomAffine', max_rotate_degree=5)])
+@pytest.mark.parametrize(
+    'transform',
+    [
+        dict(type='Expand', mean=(0, 0, 0), ratio_range=(1, 2)),
+        dict(type='MinIoURandomCrop'),
+        dict(type='RandomAffine', max_rotate_degree=5),
+    ],
+)
 def test_transforms_that_move_boxes_unrecorded_are_refused_by_name(shapes_root, transform):
     data = dataset(shapes_root, [transform, dict(type='Resize', scale=(160, 160), keep_ratio=True)])
     with pytest.raises(ValueError, match=rf"{transform['type']}.*strategy='snapshot'.*trusted_transforms"):
@@ -107,14 +120,16 @@ def test_the_hook_refuses_an_unmappable_pipeline_at_start(shapes_root, tmp_path)
     runner = pskd_runner(shapes_root, tmp_path)
     runner.cfg.train_dataloader.dataset.pipeline = LOAD + CROP + [dict(type='PackDetInputs')]
     runner = Runner.from_cfg(runner.cfg)
-    with pytest.raises(ValueError,
-                       match=r"PSKDHook\(memory=dict\(strategy='gt'\)\): the train pipeline has RandomCrop"):
+    with pytest.raises(
+        ValueError, match=r"PSKDHook\(memory=dict\(strategy='gt'\)\): the train pipeline has RandomCrop"
+    ):
         runner.train()
 
 
 class DrawProbe(Hook):
     """After PSKDHook has closed finished passes: for each drawn image, its pass and whether the memory
     holds a teacher for it."""
+
     priority = 'LOW'
 
     def __init__(self):

@@ -1,4 +1,5 @@
 """PS-KD soft targets, loss normalisation and the alpha schedule, against numbers worked by hand."""
+
 import math
 
 import pytest
@@ -63,9 +64,11 @@ def test_teacher_shaping_options_by_hand():
         return [-sum(t * lp for t, lp in zip(target, LOG_P)) for target in (pos, bg)]
 
     raw = [0.2, 0.5, 0.3]
-    for kwargs, rows in [(dict(teacher_temperature=0.5), expected(sharp, sharp)),
-                         (dict(foreground_teacher=True), expected(fg, raw)),  # background rows keep theirs
-                         (dict(teacher_temperature=0.5, foreground_teacher=True), expected(both, sharp))]:
+    for kwargs, rows in [
+        (dict(teacher_temperature=0.5), expected(sharp, sharp)),
+        (dict(foreground_teacher=True), expected(fg, raw)),  # background rows keep theirs
+        (dict(teacher_temperature=0.5, foreground_teacher=True), expected(both, sharp)),
+    ]:
         assert _loss(reduction='none', **kwargs)(logits, labels).tolist() == pytest.approx(rows, abs=1e-5), kwargs
     # rows without a teacher keep one-hot targets (their all-zero placeholders stay finite)
     loss = _loss(reduction='none', teacher_temperature=0.5, foreground_teacher=True)
@@ -85,10 +88,10 @@ def test_alpha_zero_is_plain_cross_entropy():
 
 def test_loss_needs_hook_and_teacher():
     loss = PSKDLoss()
-    with pytest.raises(RuntimeError, match="PSKDHook"):
+    with pytest.raises(RuntimeError, match='PSKDHook'):
         loss(torch.randn(2, 3), torch.tensor([0, 1]))
     loss.alpha_t = 0.5
-    with pytest.raises(RuntimeError, match="PSKDRoIHead"):
+    with pytest.raises(RuntimeError, match='PSKDRoIHead'):
         loss(torch.randn(2, 3), torch.tensor([0, 1]))
     loss.set_teacher(torch.rand(2, 5), torch.ones(2, dtype=torch.bool))
     with pytest.raises(ValueError, match='num_classes'):
@@ -102,7 +105,7 @@ def test_sigmoid_heads_are_refused():
 
 def test_topk_encoding_by_hand():
     probs = torch.tensor([[0.5, 0.3, 0.1, 0.06, 0.04]])
-    rows = encode_topk(torch.tensor([[1., 2., 3., 4.]]), torch.tensor([1]), probs, topk=2)
+    rows = encode_topk(torch.tensor([[1.0, 2.0, 3.0, 4.0]]), torch.tensor([1]), probs, topk=2)
     # keeps 0.5 and 0.3; the other 0.2 spread evenly over the 3 remaining classes
     decoded = decode_topk(rows, 5)
     assert torch.allclose(decoded, torch.tensor([[0.5, 0.3, 0.2 / 3, 0.2 / 3, 0.2 / 3]]), atol=1e-3)
@@ -116,7 +119,7 @@ def test_class_ids_are_exact_beyond_fp16():
     assert torch.tensor(float(top)).half().long().item() != top  # what an fp16 id would have stored
     probs = torch.full((1, num_logits), 0.1 / (num_logits - 2))
     probs[0, top], probs[0, label] = 0.6, 0.3
-    rows = encode_topk(torch.tensor([[1., 2., 3., 4.]]), torch.tensor([label]), probs, topk=2)
+    rows = encode_topk(torch.tensor([[1.0, 2.0, 3.0, 4.0]]), torch.tensor([label]), probs, topk=2)
     assert rows.labels.tolist() == [label] and rows.ids[0, 1:].tolist() == [top, label]
     decoded = decode_topk(rows, num_logits)
     assert decoded[0, top].item() == pytest.approx(0.6, abs=1e-3)
@@ -127,15 +130,20 @@ def test_class_ids_are_exact_beyond_fp16():
 
 def test_checkpoint_entries_of_the_one_tensor_format_load_exactly():
     from mmdet_selfkd.memory import GTMemory
+
     # mmdet_selfkd 0.1 stored [box, label, p_1..p_k, c_1..c_k] as one fp16 tensor per entry
-    old = torch.tensor([[1., 2., 3., 4., 2., 0.7, 0.2, 2., 0.]]).half()
-    state = dict(strategy='gt', num_classes=4, topk=2,
-                 prev_preds=dict(stages=[0], kinds=['gt'], keys=['a.jpg'], rows=[old]),
-                 cur_preds=dict(stages=[], kinds=[], keys=[], rows=[]))
+    old = torch.tensor([[1.0, 2.0, 3.0, 4.0, 2.0, 0.7, 0.2, 2.0, 0.0]]).half()
+    state = dict(
+        strategy='gt',
+        num_classes=4,
+        topk=2,
+        prev_preds=dict(stages=[0], kinds=['gt'], keys=['a.jpg'], rows=[old]),
+        cur_preds=dict(stages=[], kinds=[], keys=[], rows=[]),
+    )
     memory = GTMemory(4, topk=2)
     memory.load_state_dict(state)
     entry = memory.prev_preds[(0, 'gt', 'a.jpg')]
-    assert entry.boxes.tolist() == [[1., 2., 3., 4.]] and entry.ids.tolist() == [[2, 2, 0]]
+    assert entry.boxes.tolist() == [[1.0, 2.0, 3.0, 4.0]] and entry.ids.tolist() == [[2, 2, 0]]
     assert torch.allclose(decode_topk(entry, 4), torch.tensor([[0.2, 0.05, 0.7, 0.05]]), atol=1e-3)
     assert memory.nbytes() == entry.nbytes()
 

@@ -1,5 +1,6 @@
 """PS-KD through the real tools: 2-pass runs per strategy, exact resume, plain-mmdet checkpoints and
 the errors a misconfigured run gets at start."""
+
 import os
 import re
 
@@ -14,8 +15,9 @@ MMDET_TOOLS = os.path.join(os.path.dirname(__import__('mmdet').__file__), '.mim'
 
 
 def pskd_options(shapes_root, strategy='gt', **extra):
-    return tiny_run_options(shapes_root, **{'custom_hooks.0.memory.strategy': strategy, 'train_cfg.max_epochs': 2,
-                                            **extra})
+    return tiny_run_options(
+        shapes_root, **{'custom_hooks.0.memory.strategy': strategy, 'train_cfg.max_epochs': 2, **extra}
+    )
 
 
 def train(config, work_dir, options, *flags, check=True):
@@ -42,6 +44,7 @@ def test_two_pass_run_has_soft_targets_in_second_pass(shapes_root, tmp_path, str
 def _pskd_runner(shapes_root, work_dir, **options):
     from mmengine.config import Config
     from mmengine.runner import Runner
+
     cfg = Config.fromfile(PSKD_CFG)
     cfg.merge_from_dict(tiny_options(shapes_root, **options))
     cfg.work_dir = str(work_dir)
@@ -50,6 +53,7 @@ def _pskd_runner(shapes_root, work_dir, **options):
 
 def _pskd_hook(runner):
     from mmdet_selfkd.engine import PSKDHook
+
     return next(hook for hook in runner.hooks if isinstance(hook, PSKDHook))
 
 
@@ -68,8 +72,10 @@ def test_resume_gives_exactly_the_uninterrupted_memory(shapes_root, tmp_path):
     for buffer in ('prev_preds', 'cur_preds'):
         expected, got = getattr(reference.memory, buffer), getattr(restored.memory, buffer)
         assert list(got) == list(expected)
-        assert all(torch.equal(got[key].values, expected[key].values) and torch.equal(got[key].ids, expected[key].ids)
-                   for key in expected)
+        assert all(
+            torch.equal(got[key].values, expected[key].values) and torch.equal(got[key].ids, expected[key].ids)
+            for key in expected
+        )
     # and the resumed run goes on training from pass 2 with that memory
     proc = train(PSKD_CFG, tmp_path, pskd_options(shapes_root, **{'train_cfg.max_epochs': 3}), '--resume')
     assert 'resumed epoch: 2' in proc.stdout + proc.stderr
@@ -96,32 +102,50 @@ def _map(proc):
 def test_pskd_checkpoint_is_a_plain_mmdet_model(shapes_root, tmp_path):
     train(PSKD_CFG, tmp_path, pskd_options(shapes_root, 'iou'))
     ckpt = str(tmp_path / 'epoch_2.pth')
-    ours = _map(run_tool(['tools/test.py', PSKD_CFG, ckpt, '--work-dir', str(tmp_path / 'ours'),
-                          *pskd_options(shapes_root, 'iou')]))
+    ours = _map(
+        run_tool(
+            ['tools/test.py', PSKD_CFG, ckpt, '--work-dir', str(tmp_path / 'ours'), *pskd_options(shapes_root, 'iou')]
+        )
+    )
     # the stock config (no plugin import, stock RoI head and loss) through mmdet's own tools/test.py
     stock_cfg = tmp_path / 'stock.py'
     stock_cfg.write_text(f"_base_ = '{BASELINE_CFG}'\ncustom_imports = dict(imports=[], allow_failed_imports=False)\n")
-    stock = run_tool([os.path.join(MMDET_TOOLS, 'test.py'), str(stock_cfg), ckpt, '--work-dir',
-                      str(tmp_path / 'stock'), *tiny_run_options(shapes_root)],
-                     # mmengine 0.10.7 alone cannot read any checkpoint on torch>=2.6 (see README)
-                     env={'TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD': '1'})
+    stock = run_tool(
+        [
+            os.path.join(MMDET_TOOLS, 'test.py'),
+            str(stock_cfg),
+            ckpt,
+            '--work-dir',
+            str(tmp_path / 'stock'),
+            *tiny_run_options(shapes_root),
+        ],
+        # mmengine 0.10.7 alone cannot read any checkpoint on torch>=2.6 (see README)
+        env={'TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD': '1'},
+    )
     assert 'mmdet_selfkd' not in stock.stdout
     assert _map(stock) == ours
 
 
-@pytest.mark.parametrize('options,error', [
-    ({'custom_hooks': '[]'}, "add dict(type='PSKDHook') to custom_hooks"),
-    ({'model.roi_head.bbox_head.loss_cls.type': 'CrossEntropyLoss'}, 'no RoI head stage uses PSKDLoss'),
-    ({'model.roi_head.type': 'StandardRoIHead'}, "set model.roi_head.type='PSKDRoIHead'"),
-    ({'model.roi_head.bbox_head.loss_cls.use_sigmoid': True}, 'use_sigmoid=True'),
-    ({'custom_hooks.0.alpha_T': 2.0}, 'alpha_T must be in'),
-    ({'custom_hooks.0.memory.strategy': 'nearest'}, 'unknown strategy'),
-    ({'custom_hooks.0.memory.iou_thr': 0.5}, "strategy='gt'"),
-])
+@pytest.mark.parametrize(
+    'options,error',
+    [
+        ({'custom_hooks': '[]'}, "add dict(type='PSKDHook') to custom_hooks"),
+        ({'model.roi_head.bbox_head.loss_cls.type': 'CrossEntropyLoss'}, 'no RoI head stage uses PSKDLoss'),
+        ({'model.roi_head.type': 'StandardRoIHead'}, "set model.roi_head.type='PSKDRoIHead'"),
+        ({'model.roi_head.bbox_head.loss_cls.use_sigmoid': True}, 'use_sigmoid=True'),
+        ({'custom_hooks.0.alpha_T': 2.0}, 'alpha_T must be in'),
+        ({'custom_hooks.0.memory.strategy': 'nearest'}, 'unknown strategy'),
+        ({'custom_hooks.0.memory.iou_thr': 0.5}, "strategy='gt'"),
+    ],
+)
 def test_misconfigured_runs_fail_at_start_naming_the_setting(shapes_root, tmp_path, options, error):
     opts = pskd_options(shapes_root)
-    opts = [o for o in opts if not any(o.startswith(key + '=') for key in options)
-            and not (o.startswith('custom_hooks.') and 'custom_hooks' in options)]
+    opts = [
+        o
+        for o in opts
+        if not any(o.startswith(key + '=') for key in options)
+        and not (o.startswith('custom_hooks.') and 'custom_hooks' in options)
+    ]
     opts += [f'{key}={value}' for key, value in options.items()]
     proc = train(PSKD_CFG, tmp_path, opts, check=False)
     assert proc.returncode != 0
@@ -131,11 +155,18 @@ def test_misconfigured_runs_fail_at_start_naming_the_setting(shapes_root, tmp_pa
 
 def test_memory_from_another_dataset_or_class_count_is_refused(shapes_root, tmp_path, tmp_path_factory):
     from mmdet_selfkd.datasets import make_shapes_dataset
+
     train(PSKD_CFG, tmp_path, pskd_options(shapes_root))
     other_root = str(tmp_path_factory.mktemp('other_shapes'))
     make_shapes_dataset(other_root, splits={'train': 16, 'val': 8}, seed=7)
     moved = tmp_path / 'other'
     moved.mkdir()
-    proc = train(PSKD_CFG, moved, pskd_options(other_root, **{'train_cfg.max_epochs': 3}),
-                 '--resume', str(tmp_path / 'epoch_2.pth'), check=False)
+    proc = train(
+        PSKD_CFG,
+        moved,
+        pskd_options(other_root, **{'train_cfg.max_epochs': 3}),
+        '--resume',
+        str(tmp_path / 'epoch_2.pth'),
+        check=False,
+    )
     assert proc.returncode != 0 and 'different dataset' in proc.stderr, proc.stderr[-3000:]

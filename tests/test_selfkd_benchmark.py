@@ -1,6 +1,7 @@
 """benchmarks/selfkd_benchmark.py: the mean ± std arithmetic, the table, a real cpu-tiny run (baseline and
 PS-KD, one seed) through the command line, and the BCCD family's data, modes and run configs (no BCCD training:
 one BCCD epoch takes ~85 s on 2 CPU cores)."""
+
 import json
 import math
 import os.path as osp
@@ -40,16 +41,36 @@ def test_mean_std_undefined_values():
 
 
 def _run(method: str, seed: int, step: float, mAP: float, gpu=None) -> dict:
-    return dict(method=method, seed=seed, device='CPU (2 torch threads)', bbox_mAP=mAP, bbox_mAP_50=2 * mAP,
-                dece=0.1, step_time_s=step, peak_gpu_mib=gpu, peak_rss_mib=900.0 + seed)
+    return dict(
+        method=method,
+        seed=seed,
+        device='CPU (2 torch threads)',
+        bbox_mAP=mAP,
+        bbox_mAP_50=2 * mAP,
+        dece=0.1,
+        step_time_s=step,
+        peak_gpu_mib=gpu,
+        peak_rss_mib=900.0 + seed,
+    )
 
 
 def test_table_from_hand_numbers():
     settings = asdict(bench.SHAPES_MODES['cpu-tiny'])
-    report = dict(family='shapes', description='model on data', mode='cpu-tiny', settings=settings,
-                  data=dict(options={}, train_images=16, test_images=8), methods=['baseline', 'pskd'], seeds=[0, 1],
-                  runs=[_run('baseline', 0, 1.0, 0.1), _run('baseline', 1, 3.0, 0.3),
-                        _run('pskd', 0, 3.0, 0.2), _run('pskd', 1, 5.0, 0.4)])
+    report = dict(
+        family='shapes',
+        description='model on data',
+        mode='cpu-tiny',
+        settings=settings,
+        data=dict(options={}, train_images=16, test_images=8),
+        methods=['baseline', 'pskd'],
+        seeds=[0, 1],
+        runs=[
+            _run('baseline', 0, 1.0, 0.1),
+            _run('baseline', 1, 3.0, 0.3),
+            _run('pskd', 0, 3.0, 0.2),
+            _run('pskd', 1, 5.0, 0.4),
+        ],
+    )
     table = bench.render_table(report)
     assert '16 train / 8 held-out images, 2 epochs, batch 4, seeds 0, 1; device: CPU (2 torch threads)' in table
     rows = table_rows(table)
@@ -72,9 +93,16 @@ def test_a_diverged_run_is_reported_not_averaged_away():
     settings = asdict(bench.SHAPES_MODES['cpu-tiny'])
     runs = [_run('baseline', 0, 1.0, 0.1), _run('cskd', 0, 1.0, 0.0), _run('cskd', 1, 1.0, 0.2)]
     runs[1].update(diverged=True, dece=None)
-    report = dict(family='shapes', description='model on data', mode='cpu-tiny', settings=settings,
-                  data=dict(options={}, train_images=16, test_images=8), methods=['baseline', 'cskd'], seeds=[0, 1],
-                  runs=runs)
+    report = dict(
+        family='shapes',
+        description='model on data',
+        mode='cpu-tiny',
+        settings=settings,
+        data=dict(options={}, train_images=16, test_images=8),
+        methods=['baseline', 'cskd'],
+        seeds=[0, 1],
+        runs=runs,
+    )
     rows = table_rows(bench.render_table(report))
     assert rows['cskd (loss NaN in 1/2 seeds)']['bbox mAP'] == '0.100 ± 0.141'
     assert rows['cskd (loss NaN in 1/2 seeds)']['D-ECE'] == '0.100 ± n/a'
@@ -82,7 +110,7 @@ def test_a_diverged_run_is_reported_not_averaged_away():
 
 
 def _finished_run(bench_dir, run: dict, settings=bench.SHAPES_MODES['cpu-tiny']) -> None:
-    run_dir = bench_dir / 'runs' / run['method'] / f"seed{run['seed']}"
+    run_dir = bench_dir / 'runs' / run['method'] / f'seed{run["seed"]}'
     run_dir.mkdir(parents=True)
     (run_dir / 'result.json').write_text(json.dumps(run))
     (run_dir / 'spec.json').write_text(json.dumps(dict(settings=asdict(settings))))
@@ -114,8 +142,20 @@ def test_refuses_an_existing_out_dir(tmp_path):
 
 def test_cpu_tiny_run(tmp_path):
     out_dir = tmp_path / 'bench'
-    proc = run_tool(['benchmarks/selfkd_benchmark.py', '--mode', 'cpu-tiny', '--methods', 'baseline', 'pskd',
-                     '--seeds', '0', '--out-dir', str(out_dir)])
+    proc = run_tool(
+        [
+            'benchmarks/selfkd_benchmark.py',
+            '--mode',
+            'cpu-tiny',
+            '--methods',
+            'baseline',
+            'pskd',
+            '--seeds',
+            '0',
+            '--out-dir',
+            str(out_dir),
+        ]
+    )
     table = (out_dir / 'table.md').read_text()
     assert table in proc.stdout  # printed at the end
     assert 'mode `cpu-tiny`: 16 train / 8 held-out images, 2 epochs, batch 4, seeds 0; device: CPU' in table
@@ -216,10 +256,16 @@ def test_bccd_modes_and_methods():
 
 
 def test_bccd_caption_names_scale_and_mode_options():
-    report = dict(family='bccd', description='model on data', mode='cpu-reduced',
-                  settings=json.loads(json.dumps(asdict(bench.BCCD_MODES['cpu-reduced']))),
-                  data=dict(options={}, train_images=205, test_images=72), methods=['baseline'], seeds=[0],
-                  runs=[_run('baseline', 0, 3.0, 0.2)])
+    report = dict(
+        family='bccd',
+        description='model on data',
+        mode='cpu-reduced',
+        settings=json.loads(json.dumps(asdict(bench.BCCD_MODES['cpu-reduced']))),
+        data=dict(options={}, train_images=205, test_images=72),
+        methods=['baseline'],
+        seeds=[0],
+        runs=[_run('baseline', 0, 3.0, 0.2)],
+    )
     caption = bench.render_table(report).splitlines()[0]
     assert '205 train / 72 held-out images, 2 epochs, batch 8, images resized to 256x192, seeds 0;' in caption
     assert '`model.train_cfg.rcnn.sampler.num=128`' in caption
@@ -237,63 +283,115 @@ def test_shapes_schedule_unchanged_at_its_epochs(tmp_path):
     """Scaling the schedule is the identity at the config's own epochs (the shapes cpu-reduced / full runs)."""
     settings = bench.SHAPES_MODES['cpu-reduced']
     data = bench.PreparedData({}, train_images=200, test_images=50)
-    cfg = bench.build_run_config(bench.run_spec(str(tmp_path), bench.FAMILIES['shapes'], 'baseline', 0, settings,
-                                                data))
+    cfg = bench.build_run_config(bench.run_spec(str(tmp_path), bench.FAMILIES['shapes'], 'baseline', 0, settings, data))
     warmup, steps = cfg.param_scheduler
     assert (warmup.end, steps.milestones, steps.end) == (100, [6], 8)
 
 
 def test_variants_on_the_command_line():
-    args = bench.parse_args(['--methods', 'pskd', '--epochs', '4',
-                             '--variant', 'pskd-a0.4', 'pskd', 'custom_hooks.0.alpha_T=0.4',
-                             '--variant', 'pskd-iou-0.5', 'pskd-iou', 'custom_hooks.0.memory.iou_thr=0.5',
-                             'custom_hooks.0.by_iter=True'])
+    args = bench.parse_args(
+        [
+            '--methods',
+            'pskd',
+            '--epochs',
+            '4',
+            '--variant',
+            'pskd-a0.4',
+            'pskd',
+            'custom_hooks.0.alpha_T=0.4',
+            '--variant',
+            'pskd-iou-0.5',
+            'pskd-iou',
+            'custom_hooks.0.memory.iou_thr=0.5',
+            'custom_hooks.0.by_iter=True',
+        ]
+    )
     settings = bench.resolve_settings(args)
     assert settings.methods == ('baseline', 'pskd', 'pskd-a0.4', 'pskd-iou-0.5') and settings.epochs == 4
     assert settings.variants == {
         'pskd-a0.4': dict(method='pskd', options={'custom_hooks.0.alpha_T': 0.4}),
-        'pskd-iou-0.5': dict(method='pskd-iou', options={'custom_hooks.0.memory.iou_thr': 0.5,
-                                                         'custom_hooks.0.by_iter': True})}
+        'pskd-iou-0.5': dict(
+            method='pskd-iou', options={'custom_hooks.0.memory.iou_thr': 0.5, 'custom_hooks.0.by_iter': True}
+        ),
+    }
     assert bench.SHAPES_MODES['cpu-tiny'].epochs == 2 and not bench.SHAPES_MODES['cpu-tiny'].variants  # untouched
 
 
 def test_cfg_options_for_every_method_after_the_modes(tmp_path):
-    settings = bench.resolve_settings(bench.parse_args(
-        ['--family', 'bccd', '--methods', 'pskd', '--cfg-options', 'optim_wrapper.optimizer.lr=0.005',
-         'model.train_cfg.rcnn.sampler.num=64']))
-    assert settings.cfg_options == {**bench.BCCD_CPU_OPTIONS, 'optim_wrapper.optimizer.lr': 0.005,
-                                    'model.train_cfg.rcnn.sampler.num': 64}
+    settings = bench.resolve_settings(
+        bench.parse_args(
+            [
+                '--family',
+                'bccd',
+                '--methods',
+                'pskd',
+                '--cfg-options',
+                'optim_wrapper.optimizer.lr=0.005',
+                'model.train_cfg.rcnn.sampler.num=64',
+            ]
+        )
+    )
+    assert settings.cfg_options == {
+        **bench.BCCD_CPU_OPTIONS,
+        'optim_wrapper.optimizer.lr': 0.005,
+        'model.train_cfg.rcnn.sampler.num': 64,
+    }
     assert bench.BCCD_MODES['cpu-reduced'].cfg_options['model.train_cfg.rcnn.sampler.num'] == 128  # untouched
     data = bench.PreparedData({}, train_images=205, test_images=72)
     for method in settings.methods:
         cfg = bench.build_run_config(bench.run_spec(str(tmp_path), bench.FAMILIES['bccd'], method, 0, settings, data))
         assert cfg.optim_wrapper.optimizer.lr == 0.005 and cfg.model.train_cfg.rcnn.sampler.num == 64
-    report = dict(family='bccd', description='model on data', mode='cpu-reduced', settings=asdict(settings),
-                  data=dict(options={}, train_images=205, test_images=72), methods=['baseline'], seeds=[0],
-                  runs=[_run('baseline', 0, 3.0, 0.2)])
+    report = dict(
+        family='bccd',
+        description='model on data',
+        mode='cpu-reduced',
+        settings=asdict(settings),
+        data=dict(options={}, train_images=205, test_images=72),
+        methods=['baseline'],
+        seeds=[0],
+        runs=[_run('baseline', 0, 3.0, 0.2)],
+    )
     assert '`optim_wrapper.optimizer.lr=0.005`' in bench.render_table(report).splitlines()[0]
 
 
-@pytest.mark.parametrize('argv, message', [
-    (['--variant', 'pskd', 'pskd', 'custom_hooks.0.alpha_T=0.4'], 'name is taken'),
-    (['--variant', 'a', 'pskd', 'x=1', '--variant', 'a', 'ls', 'y=2'], 'name is taken'),
-    (['--variant', 'a', 'focal', 'x=1'], 'method focal is not in the family'),
-    (['--variant', 'a', 'pskd', 'alpha_T'], 'alpha_T is not KEY=VALUE'),
-    (['--variant', 'a', 'pskd'], 'give NAME METHOD KEY=VALUE'),
-    (['--epochs', '0'], '--epochs 0: give at least 1 epoch'),
-])
+@pytest.mark.parametrize(
+    'argv, message',
+    [
+        (['--variant', 'pskd', 'pskd', 'custom_hooks.0.alpha_T=0.4'], 'name is taken'),
+        (['--variant', 'a', 'pskd', 'x=1', '--variant', 'a', 'ls', 'y=2'], 'name is taken'),
+        (['--variant', 'a', 'focal', 'x=1'], 'method focal is not in the family'),
+        (['--variant', 'a', 'pskd', 'alpha_T'], 'alpha_T is not KEY=VALUE'),
+        (['--variant', 'a', 'pskd'], 'give NAME METHOD KEY=VALUE'),
+        (['--epochs', '0'], '--epochs 0: give at least 1 epoch'),
+    ],
+)
 def test_bad_variants_and_epochs_are_refused(argv, message):
     with pytest.raises(SystemExit, match=message):
         bench.resolve_settings(bench.parse_args(argv))
 
 
 def test_a_variant_runs_its_method_config_with_its_options(tmp_path):
-    settings = bench.resolve_settings(bench.parse_args(
-        ['--mode', 'cpu-reduced', '--methods', 'pskd', '--epochs', '4',
-         '--variant', 'pskd-a0.4', 'pskd', 'custom_hooks.0.alpha_T=0.4']))
+    settings = bench.resolve_settings(
+        bench.parse_args(
+            [
+                '--mode',
+                'cpu-reduced',
+                '--methods',
+                'pskd',
+                '--epochs',
+                '4',
+                '--variant',
+                'pskd-a0.4',
+                'pskd',
+                'custom_hooks.0.alpha_T=0.4',
+            ]
+        )
+    )
     data = bench.PreparedData({}, train_images=200, test_images=50)
-    specs = {m: json.loads(json.dumps(bench.run_spec(str(tmp_path), bench.FAMILIES['shapes'], m, 0, settings, data)))
-             for m in ('pskd', 'pskd-a0.4')}
+    specs = {
+        m: json.loads(json.dumps(bench.run_spec(str(tmp_path), bench.FAMILIES['shapes'], m, 0, settings, data)))
+        for m in ('pskd', 'pskd-a0.4')
+    }
     assert specs['pskd-a0.4']['config'] == specs['pskd']['config'] == bench.FAMILIES['shapes'].configs['pskd']
     assert specs['pskd-a0.4']['work_dir'].endswith('runs/pskd-a0.4/seed0')
     configs = {m: bench.build_run_config(spec) for m, spec in specs.items()}
@@ -310,8 +408,9 @@ def test_merge_keeps_variants_and_refuses_other_epochs(tmp_path):
     _finished_run(tmp_path / 'a', _run('baseline', 0, 2.0, 0.1))
     _finished_run(tmp_path / 'b', _run('baseline', 0, 2.0, 0.3), swept)
     _finished_run(tmp_path / 'b', dict(_run('pskd-a0.4', 0, 3.0, 0.5), variant=variant), swept)
-    bench.main(['--mode', 'cpu-tiny', '--merge', str(tmp_path / 'a'), str(tmp_path / 'b'),
-                '--out-dir', str(tmp_path / 'm')])
+    bench.main(
+        ['--mode', 'cpu-tiny', '--merge', str(tmp_path / 'a'), str(tmp_path / 'b'), '--out-dir', str(tmp_path / 'm')]
+    )
     report = json.loads((tmp_path / 'm' / 'results.json').read_text())
     assert report['methods'] == ['baseline', 'pskd-a0.4'] and report['settings']['variants'] == {'pskd-a0.4': variant}
     table = (tmp_path / 'm' / 'table.md').read_text()
@@ -320,8 +419,17 @@ def test_merge_keeps_variants_and_refuses_other_epochs(tmp_path):
 
     _finished_run(tmp_path / 'c', _run('pskd', 0, 2.0, 0.1), replace(settings, epochs=4))
     with pytest.raises(SystemExit, match=r'was run with epochs=4, this merge has epochs=2'):
-        bench.main(['--mode', 'cpu-tiny', '--merge', str(tmp_path / 'a'), str(tmp_path / 'c'),
-                    '--out-dir', str(tmp_path / 'm2')])
+        bench.main(
+            [
+                '--mode',
+                'cpu-tiny',
+                '--merge',
+                str(tmp_path / 'a'),
+                str(tmp_path / 'c'),
+                '--out-dir',
+                str(tmp_path / 'm2'),
+            ]
+        )
 
 
 def test_lite_mode_runs_the_study_arms_and_keeps_cli_variants():
@@ -330,12 +438,29 @@ def test_lite_mode_runs_the_study_arms_and_keeps_cli_variants():
     assert settings.epochs == 12 and settings.img_scale == (320, 240)
     assert settings.cfg_options['model.neck.out_channels'] == 64
     # a --methods choice runs those methods and the --variant ones, not the mode's variants
-    chosen = bench.resolve_settings(bench.parse_args(['--family', 'aquarium', '--mode', 'lite', '--methods', 'pskd',
-                                                      '--variant', 'pskd-a0.6', 'pskd', 'custom_hooks.0.alpha_T=0.6']))
+    chosen = bench.resolve_settings(
+        bench.parse_args(
+            [
+                '--family',
+                'aquarium',
+                '--mode',
+                'lite',
+                '--methods',
+                'pskd',
+                '--variant',
+                'pskd-a0.6',
+                'pskd',
+                'custom_hooks.0.alpha_T=0.6',
+            ]
+        )
+    )
     assert chosen.methods == ('baseline', 'pskd', 'pskd-a0.6') and list(chosen.variants) == ['pskd-a0.6']
     with pytest.raises(SystemExit, match='taken'):
-        bench.resolve_settings(bench.parse_args(['--family', 'bccd', '--mode', 'lite',
-                                                 '--variant', 'pskd-fg', 'pskd', 'custom_hooks.0.alpha_T=0.6']))
+        bench.resolve_settings(
+            bench.parse_args(
+                ['--family', 'bccd', '--mode', 'lite', '--variant', 'pskd-fg', 'pskd', 'custom_hooks.0.alpha_T=0.6']
+            )
+        )
 
 
 AQUARIUM_YOLO = REPO.parent / 'shared' / 'data' / 'aquarium'
@@ -348,8 +473,14 @@ def test_aquarium_lite_run_config(tmp_path):
     assert set(family.configs) == set(bench.BENCHMARK_METHODS)
     data = bench.prepare_aquarium(str(tmp_path / 'data'), family.modes['lite'])
     assert (data.train_images, data.test_images) == (448, 63)
-    spec = bench.run_spec(str(tmp_path), family, 'pskd-fg', 0, bench.resolve_settings(
-        bench.parse_args(['--family', 'aquarium', '--mode', 'lite'])), data)
+    spec = bench.run_spec(
+        str(tmp_path),
+        family,
+        'pskd-fg',
+        0,
+        bench.resolve_settings(bench.parse_args(['--family', 'aquarium', '--mode', 'lite'])),
+        data,
+    )
     cfg = bench.build_run_config(json.loads(json.dumps(spec)))
     assert cfg.model.roi_head.bbox_head.loss_cls.foreground_teacher is True  # the variant's option
     assert cfg.model.roi_head.bbox_head.fc_out_channels == 256 and cfg.model.roi_head.bbox_head.num_classes == 7

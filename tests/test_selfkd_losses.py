@@ -1,6 +1,7 @@
 """Label smoothing, LsrKD (+TC), CS-KD and MrKD (+TC): formulas against numbers worked by hand, setting
 checks, CS-KD pairing on sampling results of mmdet's assigner and sampler and of a real RoI head, MrKD's
 ring of model copies, and one real ``tools/train.py`` run per method."""
+
 import math
 import os
 from types import SimpleNamespace
@@ -57,8 +58,9 @@ def test_label_smoothing_by_hand():
     loss = LabelSmoothingLoss(epsilon=0.3, reduction='none')
     assert loss(logits, labels).tolist() == pytest.approx([1.2 * LN2, LN3], abs=1e-6)
     # label_weights and avg_factor as in mmdet's CrossEntropyLoss; loss_weight scales
-    weighted = LabelSmoothingLoss(epsilon=0.3, loss_weight=2.0)(logits, labels, torch.tensor([1.0, 0.5]),
-                                                                avg_factor=4.0)
+    weighted = LabelSmoothingLoss(epsilon=0.3, loss_weight=2.0)(
+        logits, labels, torch.tensor([1.0, 0.5]), avg_factor=4.0
+    )
     assert weighted.item() == pytest.approx(2.0 * (1.2 * LN2 + 0.5 * LN3) / 4.0, abs=1e-6)
     plain = torch.nn.functional.cross_entropy(logits, labels)
     assert LabelSmoothingLoss(epsilon=0.0)(logits, labels).item() == pytest.approx(plain.item(), abs=1e-6)
@@ -100,7 +102,8 @@ def test_teacher_correction_keeps_the_others_proportions():
     assert correct_teacher(uniform, torch.tensor([0]), 1.0).tolist()[0] == [1.0, 0.0, 0.0]
     # a one-hot teacher gives the others nothing: they share evenly
     assert correct_teacher(torch.tensor([[1.0, 0.0, 0.0]]), torch.tensor([0]), 0.8).tolist()[0] == pytest.approx(
-        [0.8, 0.1, 0.1])
+        [0.8, 0.1, 0.1]
+    )
     # several teachers per row (M, N, K)
     stacked = correct_teacher(torch.stack([teacher, uniform]), torch.tensor([1]), 0.5)
     assert stacked[:, 0].tolist() == [pytest.approx([0.4, 0.5, 0.1]), pytest.approx([0.25, 0.5, 0.25])]
@@ -118,7 +121,8 @@ def test_cskd_by_hand():
     # 'mean': the CE over the 2 rows (avg_factor), the KD term over the 1 row with a partner
     loss = with_teacher(CSKDLoss(temperature=2.0, kd_weight=1.0), partner, [True, False])
     assert loss(logits, labels, torch.ones(2), avg_factor=2.0).item() == pytest.approx(
-        (math.log(1.5) + LN3) / 2 + LN2, abs=1e-6)
+        (math.log(1.5) + LN3) / 2 + LN2, abs=1e-6
+    )
 
 
 def test_cskd_rows_without_partner_give_no_nan_gradient():
@@ -126,8 +130,9 @@ def test_cskd_rows_without_partner_give_no_nan_gradient():
     loss = with_teacher(CSKDLoss(), [[0.2, 0.3, 0.5], [0.0, 0.0, 0.0]], [True, False])
     loss(logits, torch.tensor([0, 2])).backward()
     assert torch.isfinite(logits.grad).all()
-    ce_grad = torch.autograd.grad(torch.nn.functional.cross_entropy(
-        logits[1:], torch.tensor([2]), reduction='sum'), logits)[0][1]
+    ce_grad = torch.autograd.grad(
+        torch.nn.functional.cross_entropy(logits[1:], torch.tensor([2]), reduction='sum'), logits
+    )[0][1]
     assert torch.allclose(logits.grad[1], ce_grad / 2)  # the no-partner row: CE only (mean over 2 rows)
 
 
@@ -162,6 +167,7 @@ def test_kd_losses_are_cross_entropy_outside_training():
 @pytest.mark.parametrize('tc_share,ok', [(0.25, False), (0.2501, True), (1.0, True), (1.0001, False), (-1, False)])
 def test_tc_share_bounds_at_build(loss_type, tc_share, ok):
     from mmdet.registry import MODELS
+
     cfg = dict(type=loss_type, tc_share=tc_share, num_classes=3)  # K = 4: (1/4, 1]
     if ok:
         MODELS.build(cfg)
@@ -179,30 +185,37 @@ def test_tc_share_checked_at_first_forward_without_num_classes():
         LsrKDLoss(num_classes=3)(torch.randn(2, 5), torch.tensor([0, 4]))
 
 
-@pytest.mark.parametrize('cfg,setting', [
-    (dict(type='LabelSmoothingLoss', epsilon=-0.1), 'epsilon'),
-    (dict(type='LabelSmoothingLoss', epsilon=1.0), 'epsilon'),
-    (dict(type='LsrKDLoss', temperature=0), 'temperature'),
-    (dict(type='CSKDLoss', temperature=-1.0), 'temperature'),
-    (dict(type='MrKDLoss', temperature=0.0), 'temperature'),
-    (dict(type='LsrKDLoss', kd_weight=-0.1), 'kd_weight'),
-    (dict(type='CSKDLoss', kd_weight=-1.0), 'kd_weight'),
-    (dict(type='MrKDLoss', kd_weight=-1.0), 'kd_weight'),
-    (dict(type='MrKDLoss', tc_share=0.1, num_classes=3), 'tc_share'),
-    (dict(type='LsrKDLoss', num_classes=0), 'num_classes'),
-    (dict(type='CSKDLoss', use_sigmoid=True), 'use_sigmoid'),
-    (dict(type='LabelSmoothingLoss', reduction='avg'), 'reduction'),
-])
+@pytest.mark.parametrize(
+    'cfg,setting',
+    [
+        (dict(type='LabelSmoothingLoss', epsilon=-0.1), 'epsilon'),
+        (dict(type='LabelSmoothingLoss', epsilon=1.0), 'epsilon'),
+        (dict(type='LsrKDLoss', temperature=0), 'temperature'),
+        (dict(type='CSKDLoss', temperature=-1.0), 'temperature'),
+        (dict(type='MrKDLoss', temperature=0.0), 'temperature'),
+        (dict(type='LsrKDLoss', kd_weight=-0.1), 'kd_weight'),
+        (dict(type='CSKDLoss', kd_weight=-1.0), 'kd_weight'),
+        (dict(type='MrKDLoss', kd_weight=-1.0), 'kd_weight'),
+        (dict(type='MrKDLoss', tc_share=0.1, num_classes=3), 'tc_share'),
+        (dict(type='LsrKDLoss', num_classes=0), 'num_classes'),
+        (dict(type='CSKDLoss', use_sigmoid=True), 'use_sigmoid'),
+        (dict(type='LabelSmoothingLoss', reduction='avg'), 'reduction'),
+    ],
+)
 def test_bad_loss_settings_fail_at_build(cfg, setting):
     from mmdet.registry import MODELS
+
     with pytest.raises(ValueError, match=f'{cfg["type"]}\\({setting}='):
         MODELS.build(cfg)
 
 
-@pytest.mark.parametrize('cfg,setting', [(dict(num_copies=0), 'num_copies'), (dict(interval=0), 'interval'),
-                                         (dict(num_copies=1.5), 'num_copies')])
+@pytest.mark.parametrize(
+    'cfg,setting',
+    [(dict(num_copies=0), 'num_copies'), (dict(interval=0), 'interval'), (dict(num_copies=1.5), 'num_copies')],
+)
 def test_bad_mrkd_hook_settings_fail_at_build(cfg, setting):
     from mmdet.registry import HOOKS
+
     with pytest.raises(ValueError, match=f'MrKDHook\\({setting}='):
         HOOKS.build(dict(type='MrKDHook', **cfg))
 
@@ -224,13 +237,18 @@ class StubRunner(SimpleNamespace):
     """The few runner attributes the hooks use."""
 
     def __init__(self, model):
-        super().__init__(model=model, iter=0, logger=MMLogger.get_instance('test_selfkd'),
-                         message_hub=MessageHub.get_instance('test_selfkd'))
+        super().__init__(
+            model=model,
+            iter=0,
+            logger=MMLogger.get_instance('test_selfkd'),
+            message_hub=MessageHub.get_instance('test_selfkd'),
+        )
 
 
 def build(cfg_path, shapes_root, **model_changes):
     """A shapes model in train mode, and its tiny training set."""
     from mmdet.registry import DATASETS, MODELS
+
     init_default_scope('mmdet')
     cfg = Config.fromfile(cfg_path)
     cfg.merge_from_dict(dict(tiny_options(shapes_root), model=model_changes))
@@ -269,9 +287,15 @@ def mrkd_model(shapes_root):
     return build(MRKD_CFG, shapes_root)
 
 
-@pytest.mark.parametrize('hook_type,loss_cfg', [(CSKDHook, None), (MrKDHook, None),
-                                                (CSKDHook, dict(_delete_=True, type='CrossEntropyLoss')),
-                                                (MrKDHook, dict(type='CSKDLoss'))])
+@pytest.mark.parametrize(
+    'hook_type,loss_cfg',
+    [
+        (CSKDHook, None),
+        (MrKDHook, None),
+        (CSKDHook, dict(_delete_=True, type='CrossEntropyLoss')),
+        (MrKDHook, dict(type='CSKDLoss')),
+    ],
+)
 def test_hook_without_its_loss_fails_before_training(shapes_root, hook_type, loss_cfg):
     loss_name = hook_type.loss_type.__name__
     if loss_cfg is None:  # the baseline: stock RoI head and loss
@@ -296,9 +320,9 @@ def sampled_image(key, gt_boxes, gt_labels):
     """One image's SamplingResult from mmdet's MaxIoUAssigner and RandomSampler on hand-made boxes: three
     shifted copies of each GT (IoU > 0.5) and eight background boxes away from every GT."""
     gts = InstanceData(bboxes=torch.tensor(gt_boxes, dtype=torch.float), labels=torch.tensor(gt_labels))
-    shifts = torch.tensor([[1., 1., 1., 1.], [-1., 0., -1., 0.], [0., 2., 0., 2.]])
+    shifts = torch.tensor([[1.0, 1.0, 1.0, 1.0], [-1.0, 0.0, -1.0, 0.0], [0.0, 2.0, 0.0, 2.0]])
     jittered = (gts.bboxes[:, None] + shifts[None]).reshape(-1, 4)
-    background = torch.tensor([[80. + i, 80., 90. + i, 90.] for i in range(8)])
+    background = torch.tensor([[80.0 + i, 80.0, 90.0 + i, 90.0] for i in range(8)])
     proposals = InstanceData(priors=torch.cat([jittered, background]))
     assign = MaxIoUAssigner(pos_iou_thr=0.5, neg_iou_thr=0.5, min_pos_iou=0.5).assign(proposals, gts)
     result = RandomSampler(num=16, pos_fraction=0.5).sample(assign, proposals, gts)
@@ -346,8 +370,10 @@ def test_cskd_no_pair_then_class_memory_from_another_image():
     torch.manual_seed(0)
     teacher = ClassPairTeacher()
     # batch 1: b.png then a.png, class 0 in both; class 1 only in a.png: no partner and empty memory
-    batch1 = roi_batch(sampled_image('b.png', [[10, 10, 40, 40]], [0]),
-                       sampled_image('a.png', [[10, 10, 40, 40], [50, 10, 75, 40]], [0, 1]))
+    batch1 = roi_batch(
+        sampled_image('b.png', [[10, 10, 40, 40]], [0]),
+        sampled_image('a.png', [[10, 10, 40, 40], [50, 10, 75, 40]], [0, 1]),
+    )
     probs1 = unique_probs(batch1.rois.size(0), seed=2)
     _, has1 = teacher.teach(batch1, probs1)
     rows1, labels1, keys1 = ClassPairTeacher.positives(batch1)
@@ -391,7 +417,7 @@ def test_cskd_on_a_real_roi_head(cskd_model):
     seen = record_teach(hook.provider)
     losses, _ = forward_loss(model, dataset)
     assert torch.isfinite(losses['loss_cls'])
-    (batch, probs, teacher_probs, has_teacher), = seen
+    ((batch, probs, teacher_probs, has_teacher),) = seen
     rows, labels, keys = ClassPairTeacher.positives(batch)
     assert len(set(keys)) == 4 and rows.numel() > 0
     row_key, row_label = dict(zip(rows.tolist(), keys)), dict(zip(rows.tolist(), labels.tolist()))
@@ -401,15 +427,15 @@ def test_cskd_on_a_real_roi_head(cskd_model):
         assert row_label[partner] == row_label[row] and row_key[partner] != row_key[row]
     hook.after_train_iter(runner, 0)
     assert runner.message_hub.get_scalar('train/cskd_pair_rate').current() == pytest.approx(
-        has_teacher.sum().item() / rows.numel())
+        has_teacher.sum().item() / rows.numel()
+    )
 
 
 # --- MrKD copies ---------------------------------------------------------------------------------
 def test_copy_ring_slot_by_iteration():
     ring = CopyRingTeacher(num_logits=4, num_copies=2, interval=3)
     # refresh after iterations 2, 5, 8, 11 (0-based) into slots 0, 1, 0, 1
-    assert [ring.slot_to_refresh(i) for i in range(12)] == [None, None, 0, None, None, 1, None, None, 0,
-                                                            None, None, 1]
+    assert [ring.slot_to_refresh(i) for i in range(12)] == [None, None, 0, None, None, 1, None, None, 0, None, None, 1]
     assert [CopyRingTeacher(4, 3, 1).slot_to_refresh(i) for i in range(4)] == [0, 1, 2, 0]
 
 
@@ -421,8 +447,10 @@ def test_mrkd_copies_refresh_outside_state_dict_and_resume_exactly(mrkd_model, t
     marker = model.roi_head.bbox_head.fc_cls.bias
 
     def markers():
-        return [None if slot.snapshot is None else slot.snapshot.roi_head.bbox_head.fc_cls.bias[0].item()
-                for slot in hook.provider.slots]
+        return [
+            None if slot.snapshot is None else slot.snapshot.roi_head.bbox_head.fc_cls.bias[0].item()
+            for slot in hook.provider.slots
+        ]
 
     history = []
     for iteration in range(6):
@@ -437,14 +465,15 @@ def test_mrkd_copies_refresh_outside_state_dict_and_resume_exactly(mrkd_model, t
     copy = hook.provider.slots[0].snapshot
     assert copy.roi_head.bbox_head.loss_cls.teacher_provider is hook.provider  # shared, not duplicated
     assert runner.message_hub.get_scalar('train/mrkd_memory_mb').current() == pytest.approx(
-        2 * sum(t.numel() * t.element_size() for t in model.state_dict().values()) / 2**20)
+        2 * sum(t.numel() * t.element_size() for t in model.state_dict().values()) / 2**20
+    )
 
     # the copies re-score the real proposals: one (M=2, N, K) teacher
     seen = record_teach(hook.provider)
     hook.before_train_iter(runner, 0, pseudo_collate([dataset[i] for i in (0, 1)]))
     losses, _ = forward_loss(model, dataset, (0, 1))
     assert torch.isfinite(losses['loss_cls'])
-    (_, _, teacher_probs, has_teacher), = seen
+    ((_, _, teacher_probs, has_teacher),) = seen
     assert teacher_probs.shape[0] == 2 and teacher_probs.shape[2] == 4 and has_teacher.all()
     assert torch.allclose(teacher_probs.sum(-1), torch.ones(()))
 
@@ -470,8 +499,7 @@ RUNS = {
     'ls': ('faster-rcnn_r18_fpn_ls-8e_shapes.py', 'LabelSmoothingLoss', 'loss_cls', {}),
     'lsrkd': ('faster-rcnn_r18_fpn_lsrkd-tc-8e_shapes.py', 'LsrKDLoss', 'loss_cls', {}),
     'cskd': ('faster-rcnn_r18_fpn_cskd-8e_shapes.py', 'CSKDLoss', 'cskd_pair_rate', {}),
-    'mrkd': ('faster-rcnn_r18_fpn_mrkd-8e_shapes.py', 'MrKDLoss', 'mrkd_memory_mb',
-             {'custom_hooks.0.interval': 3}),
+    'mrkd': ('faster-rcnn_r18_fpn_mrkd-8e_shapes.py', 'MrKDLoss', 'mrkd_memory_mb', {'custom_hooks.0.interval': 3}),
 }
 
 
@@ -479,9 +507,17 @@ RUNS = {
 def test_two_epoch_training_run(method, shapes_root, tmp_path):
     cfg_name, loss_type, scalar, extra = RUNS[method]
     work_dir = str(tmp_path / method)
-    options = tiny_run_options(shapes_root, **{
-        'train_dataloader.dataset.indices': 16, 'train_cfg.max_epochs': 2, 'val_cfg': None,
-        'val_dataloader': None, 'val_evaluator': None, **extra})
+    options = tiny_run_options(
+        shapes_root,
+        **{
+            'train_dataloader.dataset.indices': 16,
+            'train_cfg.max_epochs': 2,
+            'val_cfg': None,
+            'val_dataloader': None,
+            'val_evaluator': None,
+            **extra,
+        },
+    )
     run_tool(['tools/train.py', str(SELFKD_CFGS / cfg_name), '--work-dir', work_dir, *options])
     with open(os.path.join(work_dir, cfg_name)) as f:
         assert loss_type in f.read()

@@ -1,5 +1,6 @@
 """Issue 2: config resolution, a stock Faster R-CNN forward/backward, and the train -> resume -> test
 round trip through the real tools, including the two traps of the pinned stack."""
+
 import importlib.util
 import os
 import re
@@ -10,10 +11,10 @@ import pytest
 import torch
 from mmengine.config import Config
 
-import mmdet_selfkd
+import mmdet_selfkd  # noqa: F401  (registers the plugin's modules)
 from mmdet_selfkd.compat import require_pkg_resources
 
-from conftest import BASELINE_CFG, PSKD_CFG, REPO, run_tool, tiny_run_options
+from conftest import BASELINE_CFG, PSKD_CFG, run_tool, tiny_run_options
 
 
 def test_mmdet_base_and_custom_imports_resolve():
@@ -23,8 +24,9 @@ def test_mmdet_base_and_custom_imports_resolve():
     assert cfg.model.rpn_head.type == 'RPNHead'
     assert cfg.model.roi_head.type == 'PSKDRoIHead'
     assert cfg.custom_imports.imports == ['mmdet_selfkd']
-    from mmengine.registry import init_default_scope
     from mmdet.registry import MODELS
+    from mmengine.registry import init_default_scope
+
     init_default_scope('mmdet')
     model = MODELS.build(cfg.model)
     assert type(model.roi_head).__name__ == 'SelfKDRoIHead'  # registered as PSKDRoIHead too
@@ -33,17 +35,19 @@ def test_mmdet_base_and_custom_imports_resolve():
 
 def test_missing_pkg_resources_gets_a_clear_error(monkeypatch):
     real_find_spec = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, 'find_spec',
-                        lambda name, *a: None if name == 'pkg_resources' else real_find_spec(name, *a))
-    with pytest.raises(ImportError, match=r"setuptools>=77,<82"):
+    monkeypatch.setattr(
+        importlib.util, 'find_spec', lambda name, *a: None if name == 'pkg_resources' else real_find_spec(name, *a)
+    )
+    with pytest.raises(ImportError, match=r'setuptools>=77,<82'):
         require_pkg_resources()
 
 
 def test_stock_faster_rcnn_forward_backward(tmp_path):
-    from mmengine.registry import init_default_scope
     from mmdet.registry import MODELS
     from mmdet.structures import DetDataSample
+    from mmengine.registry import init_default_scope
     from mmengine.structures import InstanceData
+
     init_default_scope('mmdet')
     cfg_file = tmp_path / 'stock.py'
     cfg_file.write_text("_base_ = 'mmdet::faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py'\n")
@@ -55,9 +59,16 @@ def test_stock_faster_rcnn_forward_backward(tmp_path):
     torch.manual_seed(0)
     samples = []
     for _ in range(2):
-        sample = DetDataSample(metainfo=dict(img_shape=(128, 128), ori_shape=(128, 128), pad_shape=(128, 128),
-                                             scale_factor=(1.0, 1.0), batch_input_shape=(128, 128)))
-        sample.gt_instances = InstanceData(bboxes=torch.tensor([[10., 20., 60., 90.]]), labels=torch.tensor([3]))
+        sample = DetDataSample(
+            metainfo=dict(
+                img_shape=(128, 128),
+                ori_shape=(128, 128),
+                pad_shape=(128, 128),
+                scale_factor=(1.0, 1.0),
+                batch_input_shape=(128, 128),
+            )
+        )
+        sample.gt_instances = InstanceData(bboxes=torch.tensor([[10.0, 20.0, 60.0, 90.0]]), labels=torch.tensor([3]))
         samples.append(sample)
     losses = model.loss(torch.randn(2, 3, 128, 128), samples)
     total = sum(v for k, v in losses.items() if 'loss' in k for v in (v if isinstance(v, list) else [v]))
@@ -77,13 +88,29 @@ def trained_run(shapes_root, tmp_path_factory):
 def test_train_resume_test_roundtrip(trained_run, shapes_root):
     work_dir = trained_run
     assert os.path.exists(os.path.join(work_dir, 'epoch_1.pth'))
-    proc = run_tool(['tools/train.py', BASELINE_CFG, '--work-dir', work_dir, '--resume',
-                     *tiny_run_options(shapes_root, **{'train_cfg.max_epochs': 2})])
+    proc = run_tool(
+        [
+            'tools/train.py',
+            BASELINE_CFG,
+            '--work-dir',
+            work_dir,
+            '--resume',
+            *tiny_run_options(shapes_root, **{'train_cfg.max_epochs': 2}),
+        ]
+    )
     log = proc.stdout + proc.stderr
     assert 'resumed epoch: 1' in log  # mmengine's own message after loading the checkpoint
     assert 'Epoch(train) [2]' in log and 'Epoch(train) [1]' not in log
-    proc = run_tool(['tools/test.py', BASELINE_CFG, os.path.join(work_dir, 'epoch_2.pth'),
-                     '--work-dir', os.path.join(work_dir, 'test'), *tiny_run_options(shapes_root)])
+    proc = run_tool(
+        [
+            'tools/test.py',
+            BASELINE_CFG,
+            os.path.join(work_dir, 'epoch_2.pth'),
+            '--work-dir',
+            os.path.join(work_dir, 'test'),
+            *tiny_run_options(shapes_root),
+        ]
+    )
     match = re.search(r'coco/bbox_mAP: (-?[0-9.]+)', proc.stdout + proc.stderr)
     assert match, 'tools/test.py printed no COCO mAP'
     assert 0.0 <= float(match.group(1)) <= 1.0
@@ -91,19 +118,24 @@ def test_train_resume_test_roundtrip(trained_run, shapes_root):
 
 def test_mmengine_checkpoint_loading_needs_and_gets_the_allowlist(trained_run):
     ckpt = os.path.join(trained_run, 'epoch_1.pth')
-    code = ('import sys; {}; from mmengine.runner.checkpoint import _load_checkpoint; '
-            'ckpt = _load_checkpoint(sys.argv[1]); print("loaded", sorted(ckpt))')
+    code = (
+        'import sys; {}; from mmengine.runner.checkpoint import _load_checkpoint; '
+        'ckpt = _load_checkpoint(sys.argv[1]); print("loaded", sorted(ckpt))'
+    )
     bare = subprocess.run([sys.executable, '-c', code.format('pass'), ckpt], capture_output=True, text=True)
     assert bare.returncode != 0 and 'weights_only' in bare.stderr  # the trap is real on this torch
-    fixed = subprocess.run([sys.executable, '-c', code.format('import mmdet_selfkd'), ckpt],
-                           capture_output=True, text=True)
+    fixed = subprocess.run(
+        [sys.executable, '-c', code.format('import mmdet_selfkd'), ckpt], capture_output=True, text=True
+    )
     assert fixed.returncode == 0 and "'message_hub'" in fixed.stdout, fixed.stderr[-2000:]
     assert 'TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD' not in os.environ
 
 
 def test_weights_only_stays_on_for_other_objects(tmp_path):
     import torch
+
     from mmdet_selfkd.compat import load_local_checkpoint
+
     path = str(tmp_path / 'evil.pth')
     torch.save({'state_dict': {}, 'payload': subprocess.Popen}, path)
     with pytest.raises(Exception, match='weights_only|Unsupported global'):
@@ -112,8 +144,9 @@ def test_weights_only_stays_on_for_other_objects(tmp_path):
 
 def test_train_refuses_to_overwrite_checkpoints(trained_run, shapes_root):
     before = {f: os.path.getmtime(os.path.join(trained_run, f)) for f in os.listdir(trained_run) if f.endswith('.pth')}
-    proc = run_tool(['tools/train.py', BASELINE_CFG, '--work-dir', trained_run, *tiny_run_options(shapes_root)],
-                    check=False)
+    proc = run_tool(
+        ['tools/train.py', BASELINE_CFG, '--work-dir', trained_run, *tiny_run_options(shapes_root)], check=False
+    )
     assert proc.returncode != 0
     assert 'pass --resume' in proc.stderr and 'already holds checkpoints' in proc.stderr
     after = {f: os.path.getmtime(os.path.join(trained_run, f)) for f in os.listdir(trained_run) if f.endswith('.pth')}
@@ -122,7 +155,17 @@ def test_train_refuses_to_overwrite_checkpoints(trained_run, shapes_root):
 
 def test_show_dir_writes_images(trained_run, shapes_root):
     show_dir = 'shown'
-    run_tool(['tools/test.py', BASELINE_CFG, os.path.join(trained_run, 'epoch_1.pth'), '--work-dir',
-              os.path.join(trained_run, 'show'), '--show-dir', show_dir, *tiny_run_options(shapes_root)])
+    run_tool(
+        [
+            'tools/test.py',
+            BASELINE_CFG,
+            os.path.join(trained_run, 'epoch_1.pth'),
+            '--work-dir',
+            os.path.join(trained_run, 'show'),
+            '--show-dir',
+            show_dir,
+            *tiny_run_options(shapes_root),
+        ]
+    )
     drawn = [f for _, _, files in os.walk(os.path.join(trained_run, 'show')) for f in files if f.endswith('.png')]
     assert len(drawn) == 8  # one per val image

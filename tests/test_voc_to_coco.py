@@ -1,4 +1,5 @@
 """Tests for tools/dataset_converters/voc_to_coco.py."""
+
 import contextlib
 import importlib.util
 import io
@@ -34,56 +35,52 @@ Obj = Tuple[str, Tuple[int, int, int, int], int]
 
 
 def _object_xml(name: str, box: Sequence[int], difficult: int) -> str:
-    coords = ''.join(f'<{tag}>{val}</{tag}>'
-                     for tag, val in zip(v2c.BOX_FIELDS, box))
-    return (f'<object><name>{name}</name><difficult>{difficult}</difficult>'
-            f'<bndbox>{coords}</bndbox></object>')
+    coords = ''.join(f'<{tag}>{val}</{tag}>' for tag, val in zip(v2c.BOX_FIELDS, box))
+    return f'<object><name>{name}</name><difficult>{difficult}</difficult><bndbox>{coords}</bndbox></object>'
 
 
-def write_image(root: Path, img_id: str, size: Tuple[int, int],
-                objects: List[Obj], with_size: bool = True) -> Path:
+def write_image(root: Path, img_id: str, size: Tuple[int, int], objects: List[Obj], with_size: bool = True) -> Path:
     """Write a tiny JPEG and its VOC XML; return the XML path."""
     (root / 'JPEGImages').mkdir(parents=True, exist_ok=True)
     (root / 'Annotations').mkdir(parents=True, exist_ok=True)
-    Image.new('RGB', size, (128, 64, 32)).save(
-        root / 'JPEGImages' / f'{img_id}.jpg')
-    size_xml = (f'<size><width>{size[0]}</width><height>{size[1]}</height>'
-                '<depth>3</depth></size>') if with_size else ''
+    Image.new('RGB', size, (128, 64, 32)).save(root / 'JPEGImages' / f'{img_id}.jpg')
+    size_xml = (f'<size><width>{size[0]}</width><height>{size[1]}</height><depth>3</depth></size>') if with_size else ''
     body = ''.join(_object_xml(*obj) for obj in objects)
     xml_path = root / 'Annotations' / f'{img_id}.xml'
-    xml_path.write_text(f'<annotation><filename>{img_id}.jpg</filename>'
-                        f'{size_xml}{body}</annotation>')
+    xml_path.write_text(f'<annotation><filename>{img_id}.jpg</filename>{size_xml}{body}</annotation>')
     return xml_path
 
 
 def write_split(root: Path, split: str, ids: Sequence[str]) -> None:
     """Write ImageSets/Main/<split>.txt."""
     (root / 'ImageSets' / 'Main').mkdir(parents=True, exist_ok=True)
-    (root / 'ImageSets' / 'Main' / f'{split}.txt').write_text(
-        ''.join(f'{i}\n' for i in ids))
+    (root / 'ImageSets' / 'Main' / f'{split}.txt').write_text(''.join(f'{i}\n' for i in ids))
 
 
 @pytest.fixture
 def voc_root(tmp_path: Path) -> Path:
     """A small VOC folder: train = [img_a, img_b], val = [img_c]."""
     root = tmp_path / 'voc'
-    write_image(root, 'img_a', (20, 10), [
-        ('cat', (1, 1, 10, 5), 0),  # -> [0, 0, 9, 4]
-        ('dog', (5, 3, 20, 10), 1),  # difficult -> [4, 2, 15, 7], iscrowd
-        ('cat', (7, 7, 7, 9), 0),  # zero width -> dropped
-        ('dog', (15, 0, 30, 12), 0),  # clipped -> [14, 0, 6, 10]
-    ])
+    write_image(
+        root,
+        'img_a',
+        (20, 10),
+        [
+            ('cat', (1, 1, 10, 5), 0),  # -> [0, 0, 9, 4]
+            ('dog', (5, 3, 20, 10), 1),  # difficult -> [4, 2, 15, 7], iscrowd
+            ('cat', (7, 7, 7, 9), 0),  # zero width -> dropped
+            ('dog', (15, 0, 30, 12), 0),  # clipped -> [14, 0, 6, 10]
+        ],
+    )
     # No <size>: width/height must come from the JPEG.
-    write_image(root, 'img_b', (16, 12), [('cat', (2, 3, 8, 12), 0)],
-                with_size=False)  # -> [1, 2, 6, 9]
+    write_image(root, 'img_b', (16, 12), [('cat', (2, 3, 8, 12), 0)], with_size=False)  # -> [1, 2, 6, 9]
     write_image(root, 'img_c', (8, 8), [])
     write_split(root, 'train', ['img_a', 'img_b'])
     write_split(root, 'val', ['img_c'])
     return root
 
 
-def convert(root: Path, out: Path,
-            classes: Optional[Sequence[str]] = None) -> Dict[str, dict]:
+def convert(root: Path, out: Path, classes: Optional[Sequence[str]] = None) -> Dict[str, dict]:
     return v2c.convert_voc_to_coco(root, out, ['train', 'val'], classes)
 
 
@@ -92,10 +89,8 @@ def test_exact_coco_output(voc_root: Path, tmp_path: Path):
     stats = convert(voc_root, out)
 
     assert stats == {
-        'train': dict(images=2, boxes=4, dropped_degenerate=1,
-                      path=str(out / 'train.json')),
-        'val': dict(images=1, boxes=0, dropped_degenerate=0,
-                    path=str(out / 'val.json')),
+        'train': dict(images=2, boxes=4, dropped_degenerate=1, path=str(out / 'train.json')),
+        'val': dict(images=1, boxes=0, dropped_degenerate=0, path=str(out / 'val.json')),
     }
     train = json.loads((out / 'train.json').read_text())
     assert train['categories'] == [
@@ -106,21 +101,17 @@ def test_exact_coco_output(voc_root: Path, tmp_path: Path):
         dict(id=1, file_name='JPEGImages/img_a.jpg', width=20, height=10),
         dict(id=2, file_name='JPEGImages/img_b.jpg', width=16, height=12),
     ]
-    got = [(a['id'], a['image_id'], a['category_id'], a['bbox'], a['area'],
-            a['iscrowd']) for a in train['annotations']]
+    got = [(a['id'], a['image_id'], a['category_id'], a['bbox'], a['area'], a['iscrowd']) for a in train['annotations']]
     assert got == [
         (1, 1, 1, [0, 0, 9, 4], 36, 0),
         (2, 1, 2, [4, 2, 15, 7], 105, 1),
         (3, 1, 2, [14, 0, 6, 10], 60, 0),
         (4, 2, 1, [1, 2, 6, 9], 54, 0),
     ]
-    assert train['annotations'][0]['segmentation'] == [[0, 0, 0, 4, 9, 4, 9,
-                                                        0]]
+    assert train['annotations'][0]['segmentation'] == [[0, 0, 0, 4, 9, 4, 9, 0]]
 
     val = json.loads((out / 'val.json').read_text())
-    assert val['images'] == [
-        dict(id=1, file_name='JPEGImages/img_c.jpg', width=8, height=8)
-    ]
+    assert val['images'] == [dict(id=1, file_name='JPEGImages/img_c.jpg', width=8, height=8)]
     assert val['annotations'] == []
     assert val['categories'] == train['categories']
 
@@ -128,8 +119,7 @@ def test_exact_coco_output(voc_root: Path, tmp_path: Path):
 def test_given_classes_set_category_ids(voc_root: Path, tmp_path: Path):
     convert(voc_root, tmp_path / 'out', classes=['dog', 'cat'])
     train = json.loads((tmp_path / 'out' / 'train.json').read_text())
-    assert [(c['id'], c['name']) for c in train['categories']] == [(1, 'dog'),
-                                                                   (2, 'cat')]
+    assert [(c['id'], c['name']) for c in train['categories']] == [(1, 'dog'), (2, 'cat')]
     assert [a['category_id'] for a in train['annotations']] == [2, 1, 1, 2]
 
 
@@ -140,14 +130,13 @@ def test_unknown_class_names_file_and_class(voc_root: Path, tmp_path: Path):
     assert "'dog'" in str(exc.value)
 
 
-def test_pycocotools_gt_as_detections_ap_is_one(voc_root: Path,
-                                                tmp_path: Path):
+def test_pycocotools_gt_as_detections_ap_is_one(voc_root: Path, tmp_path: Path):
     convert(voc_root, tmp_path / 'out')
     with contextlib.redirect_stdout(io.StringIO()):
         gt = COCO(str(tmp_path / 'out' / 'train.json'))
         dets = [
-            dict(image_id=a['image_id'], category_id=a['category_id'],
-                 bbox=a['bbox'], score=1.0) for a in gt.dataset['annotations']
+            dict(image_id=a['image_id'], category_id=a['category_id'], bbox=a['bbox'], score=1.0)
+            for a in gt.dataset['annotations']
             if not a['iscrowd']
         ]
         coco_eval = COCOeval(gt, gt.loadRes(dets), 'bbox')
@@ -167,8 +156,7 @@ def test_unparseable_xml_names_file(voc_root: Path, tmp_path: Path):
     assert not (tmp_path / 'out').exists()  # nothing written on error
 
 
-def test_missing_bndbox_field_names_file_and_field(voc_root: Path,
-                                                   tmp_path: Path):
+def test_missing_bndbox_field_names_file_and_field(voc_root: Path, tmp_path: Path):
     bad = voc_root / 'Annotations' / 'img_b.xml'
     bad.write_text(bad.read_text().replace('<xmax>8</xmax>', ''))
     with pytest.raises(v2c.VOCFormatError, match='<xmax>') as exc:
@@ -178,8 +166,7 @@ def test_missing_bndbox_field_names_file_and_field(voc_root: Path,
 
 def test_missing_bndbox_names_file(voc_root: Path, tmp_path: Path):
     xml = voc_root / 'Annotations' / 'img_c.xml'
-    xml.write_text('<annotation><object><name>cat</name></object>'
-                   '</annotation>')
+    xml.write_text('<annotation><object><name>cat</name></object></annotation>')
     with pytest.raises(v2c.VOCFormatError, match='<bndbox>') as exc:
         convert(voc_root, tmp_path / 'out')
     assert str(xml) in str(exc.value)
@@ -206,16 +193,14 @@ def test_error_is_a_value_error():
 def test_cli_prints_stats(voc_root: Path, tmp_path: Path):
     out = tmp_path / 'out'
     proc = subprocess.run(
-        [sys.executable,
-         str(SCRIPT),
-         str(voc_root),
-         str(out), '--splits', 'train', 'val', '--classes', 'cat', 'dog'],
-        capture_output=True, text=True, check=True)
+        [sys.executable, str(SCRIPT), str(voc_root), str(out), '--splits', 'train', 'val', '--classes', 'cat', 'dog'],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert proc.stdout.splitlines() == [
-        f'train: 2 images, 4 boxes written, 1 degenerate boxes dropped '
-        f'-> {out / "train.json"}',
-        f'val: 1 images, 0 boxes written, 0 degenerate boxes dropped '
-        f'-> {out / "val.json"}',
+        f'train: 2 images, 4 boxes written, 1 degenerate boxes dropped -> {out / "train.json"}',
+        f'val: 1 images, 0 boxes written, 0 degenerate boxes dropped -> {out / "val.json"}',
     ]
 
 
@@ -227,18 +212,12 @@ def test_cli_error_exits_nonzero(voc_root: Path, tmp_path: Path):
 
 @pytest.mark.skipif(not BCCD_ROOT.is_dir(), reason='BCCD data not present')
 def test_real_bccd(tmp_path: Path):
-    stats = v2c.convert_voc_to_coco(BCCD_ROOT, tmp_path,
-                                    ['train', 'val', 'test'])
-    assert {s: v['images'] for s, v in stats.items()} == dict(
-        train=205, val=87, test=72)
+    stats = v2c.convert_voc_to_coco(BCCD_ROOT, tmp_path, ['train', 'val', 'test'])
+    assert {s: v['images'] for s, v in stats.items()} == dict(train=205, val=87, test=72)
     # The zero-size boxes of BloodImage_00343 (train) and 00338 (val).
-    assert {s: v['dropped_degenerate'] for s, v in stats.items()} == dict(
-        train=1, val=1, test=0)
+    assert {s: v['dropped_degenerate'] for s, v in stats.items()} == dict(train=1, val=1, test=0)
     assert sum(v['boxes'] for v in stats.values()) == 4886  # 4888 - 2
     train = json.loads((tmp_path / 'train.json').read_text())
-    assert [c['name'] for c in train['categories']] == [
-        'Platelets', 'RBC', 'WBC'
-    ]
+    assert [c['name'] for c in train['categories']] == ['Platelets', 'RBC', 'WBC']
     assert train['images'][0]['file_name'].startswith('JPEGImages/')
-    assert all(a['bbox'][2] > 0 and a['bbox'][3] > 0
-               for a in train['annotations'])
+    assert all(a['bbox'][2] > 0 and a['bbox'][3] > 0 for a in train['annotations'])

@@ -17,6 +17,7 @@ reference code of Kuzucu et al. (``CalibrationCOCO`` of fiveai/detection_calibra
 class-wise LRP-optimal thresholds). Only ``export`` and ``ours`` import this package; ``reference`` imports
 neither it nor mmdet.
 """
+
 import argparse
 import copy
 import json
@@ -40,11 +41,20 @@ def export(dets_pkl: str, out_dir: str) -> None:
     for i, img in enumerate(dump['images']):
         images.append(dict(id=i, file_name=f'{i}.jpg', width=10000, height=10000))
         for (x1, y1, x2, y2), label, ignore in zip(img['gt_bboxes'], img['gt_labels'], img['gt_ignore']):
-            anns.append(dict(id=len(anns) + 1, image_id=i, category_id=int(label) + 1,
-                             bbox=[x1, y1, x2 - x1, y2 - y1], area=(x2 - x1) * (y2 - y1), iscrowd=int(ignore)))
+            anns.append(
+                dict(
+                    id=len(anns) + 1,
+                    image_id=i,
+                    category_id=int(label) + 1,
+                    bbox=[x1, y1, x2 - x1, y2 - y1],
+                    area=(x2 - x1) * (y2 - y1),
+                    iscrowd=int(ignore),
+                )
+            )
         for (x1, y1, x2, y2), score, label in zip(img['bboxes'], img['scores'], img['labels']):
-            dets.append(dict(image_id=i, category_id=int(label) + 1, bbox=[x1, y1, x2 - x1, y2 - y1],
-                             score=float(score)))
+            dets.append(
+                dict(image_id=i, category_id=int(label) + 1, bbox=[x1, y1, x2 - x1, y2 - y1], score=float(score))
+            )
     categories = [dict(id=c + 1, name=name) for c, name in enumerate(dump['classes'])]
     with open(osp.join(out_dir, 'gt.json'), 'w') as f:
         json.dump(dict(images=images, annotations=anns, categories=categories), f)
@@ -56,7 +66,9 @@ def export(dets_pkl: str, out_dir: str) -> None:
 def ours(out_dir: str, score_thr: float = DECE_SCORE) -> dict:
     """D-ECE (DetectionCalibrationMetric) and LaECE_0 / oLRP (LaECEMetric) of the JSONs."""
     import torch
+
     from mmdet_selfkd.evaluation import DetectionCalibrationMetric, LaECEMetric
+
     with open(osp.join(out_dir, 'gt.json')) as f:
         gt = json.load(f)
     with open(osp.join(out_dir, 'dets.json')) as f:
@@ -71,31 +83,42 @@ def ours(out_dir: str, score_thr: float = DECE_SCORE) -> dict:
         d = [x for x in dets if x['image_id'] == img['id']]
 
         def part(anns):
-            return dict(bboxes=xyxy([x['bbox'] for x in anns]),
-                        labels=torch.tensor([x['category_id'] - 1 for x in anns], dtype=torch.int64))
+            return dict(
+                bboxes=xyxy([x['bbox'] for x in anns]),
+                labels=torch.tensor([x['category_id'] - 1 for x in anns], dtype=torch.int64),
+            )
 
-        samples.append(dict(
-            pred_instances=dict(bboxes=xyxy([x['bbox'] for x in d]),
-                                scores=torch.tensor([x['score'] for x in d], dtype=torch.float64),
-                                labels=torch.tensor([x['category_id'] - 1 for x in d], dtype=torch.int64)),
-            gt_instances=part([x for x in a if not x['iscrowd']]),
-            ignored_instances=part([x for x in a if x['iscrowd']])))
+        samples.append(
+            dict(
+                pred_instances=dict(
+                    bboxes=xyxy([x['bbox'] for x in d]),
+                    scores=torch.tensor([x['score'] for x in d], dtype=torch.float64),
+                    labels=torch.tensor([x['category_id'] - 1 for x in d], dtype=torch.int64),
+                ),
+                gt_instances=part([x for x in a if not x['iscrowd']]),
+                ignored_instances=part([x for x in a if x['iscrowd']]),
+            )
+        )
     result = {}
-    for metric in (DetectionCalibrationMetric(DECE_IOU, score_thr, DECE_BINS, save_diagram=False),
-                   LaECEMetric()):
+    for metric in (DetectionCalibrationMetric(DECE_IOU, score_thr, DECE_BINS, save_diagram=False), LaECEMetric()):
         metric.dataset_meta = dict(classes=tuple(c['name'] for c in gt['categories']))
         metric.process({}, samples)
         result.update(metric.evaluate(len(samples)))
-    out = {k: float(result[k]) for k in ('calib/dece', 'calib/num_dets', 'laece/laece0', 'laece/olrp',
-                                         'laece/num_dets')}
+    out = {
+        k: float(result[k]) for k in ('calib/dece', 'calib/num_dets', 'laece/laece0', 'laece/olrp', 'laece/num_dets')
+    }
     print(json.dumps(out, indent=1))
     return out
 
 
 def _stub_lvis() -> None:
     """The reference's utils import its LVIS copy, whose __init__ needs an installed ``lvis``; not used here."""
-    for name in ('detection_calibration.lvis', 'detection_calibration.lvis.lvis', 'detection_calibration.lvis.eval',
-                 'detection_calibration.lvis.results'):
+    for name in (
+        'detection_calibration.lvis',
+        'detection_calibration.lvis.lvis',
+        'detection_calibration.lvis.eval',
+        'detection_calibration.lvis.results',
+    ):
         module = types.ModuleType(name)
         module.LVIS = module.LVISEval = module.LVISResults = None
         sys.modules[name] = module
@@ -105,9 +128,11 @@ def reference(out_dir: str, score_thr: float = DECE_SCORE) -> dict:
     """netcal's D-ECE and fiveai/detection_calibration's D-ECE, LaECE_0 and oLRP of the JSONs."""
     import contextlib
     import io
+
     from netcal.metrics import ECE
     from pycocotools.coco import COCO as StockCOCO
     from pycocotools.cocoeval import COCOeval as StockCOCOeval
+
     _stub_lvis()
     from detection_calibration.coco_calibration import CalibrationCOCO
     from detection_calibration.pycocotools_lrp.coco import COCO
@@ -137,8 +162,7 @@ def reference(out_dir: str, score_thr: float = DECE_SCORE) -> dict:
         keep = ~e['dtIgnore'][0].astype(bool)
         scores += list(np.asarray(e['dtScores'])[keep])
         matched += list((e['dtMatches'][0] > 0)[keep])
-    out['netcal_dece'] = float(ECE(bins=DECE_BINS, detection=True).measure(np.array(scores),
-                                                                            np.array(matched, int)))
+    out['netcal_dece'] = float(ECE(bins=DECE_BINS, detection=True).measure(np.array(scores), np.array(matched, int)))
     out['netcal_num_dets'] = len(scores)
 
     # fiveai/detection_calibration (as its DetectionCalibration.evaluate_calibration / fit)
@@ -154,7 +178,7 @@ def reference(out_dir: str, score_thr: float = DECE_SCORE) -> dict:
         coco = COCO(gt_file)
         lrp_ev = COCOeval(coco, coco.loadRes(copy.deepcopy(dets)), 'bbox')
         lrp_ev.params.areaRng, lrp_ev.params.areaRngLbl = [lrp_ev.params.areaRng[0]], ['all']
-        lrp_ev.params.iouThrs, lrp_ev.params.maxDets = np.array([0.]), [100]
+        lrp_ev.params.iouThrs, lrp_ev.params.maxDets = np.array([0.0]), [100]
         lrp_ev.evaluate()
         lrp_ev.accumulate()
         thresholds = lrp_ev.eval['lrp_opt_thr'].squeeze()
@@ -183,8 +207,12 @@ def main(argv=None) -> None:
     for name in ('ours', 'reference'):
         p = sub.add_parser(name)
         p.add_argument('out_dir')
-        p.add_argument('--score-thr', type=float, default=DECE_SCORE,
-                       help='D-ECE score threshold (default 0.3; lower it on both sides for a weak model)')
+        p.add_argument(
+            '--score-thr',
+            type=float,
+            default=DECE_SCORE,
+            help='D-ECE score threshold (default 0.3; lower it on both sides for a weak model)',
+        )
     args = parser.parse_args(argv)
     if args.cmd == 'export':
         export(args.dets_pkl, args.out_dir)

@@ -14,6 +14,7 @@ isotonic regression (class-agnostic or ``--per-class``) and writes it as JSON be
 The JSON also records the in-sample D-ECE / LaECE_0 / mAP-free numbers before and after on the split it
 was fitted on (optimistic: evaluate on another split).
 """
+
 import argparse
 import os.path as osp
 import pickle
@@ -29,8 +30,13 @@ from mmengine.runner import Runner
 
 import mmdet_selfkd  # noqa: F401  (registers our modules; lets torch>=2.6 load mmengine checkpoints)
 from mmdet_selfkd.apis import load_config
-from mmdet_selfkd.calibration import (TARGETS, ScoreCalibrator, calibration_report, calibration_set,
-                                      lrp_optimal_thresholds)
+from mmdet_selfkd.calibration import (
+    TARGETS,
+    ScoreCalibrator,
+    calibration_report,
+    calibration_set,
+    lrp_optimal_thresholds,
+)
 from mmdet_selfkd.evaluation import DetectionCalibrationMetric
 from mmdet_selfkd.evaluation.detection_calibration_metric import _to_numpy
 
@@ -41,9 +47,13 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('checkpoint')
     parser.add_argument('--method', choices=('temperature', 'isotonic'), default='temperature')
     parser.add_argument('--per-class', action='store_true', help='one map per class (default: one for all)')
-    parser.add_argument('--target', choices=TARGETS, default='laece',
-                        help="calibration error to lower: 'laece' (IoU targets, IoU 0, LRP-optimal "
-                             "thresholds) or 'dece' (TP targets, IoU 0.5, score >= 0.3)")
+    parser.add_argument(
+        '--target',
+        choices=TARGETS,
+        default='laece',
+        help="calibration error to lower: 'laece' (IoU targets, IoU 0, LRP-optimal "
+        "thresholds) or 'dece' (TP targets, IoU 0.5, score >= 0.3)",
+    )
     parser.add_argument('--split', default='val_dataloader', help='config key of the dataloader to fit on')
     parser.add_argument('--out', help='JSON path (default: beside the checkpoint)')
     parser.add_argument('--force', action='store_true', help='overwrite an existing --out')
@@ -73,12 +83,17 @@ def predict(cfg, split: str) -> List[Dict[str, np.ndarray]]:
                 d = sample.to_dict()
                 pred = d['pred_instances']
                 gt_bboxes, gt_labels, gt_ignore = DetectionCalibrationMetric._ground_truth(d)
-                images.append(dict(
-                    img_id=d.get('img_id'),
-                    bboxes=_to_numpy(pred['bboxes']).reshape(-1, 4),
-                    scores=_to_numpy(pred['scores'], np.float64).reshape(-1),
-                    labels=_to_numpy(pred['labels'], np.int64).reshape(-1),
-                    gt_bboxes=gt_bboxes, gt_labels=gt_labels, gt_ignore=gt_ignore))
+                images.append(
+                    dict(
+                        img_id=d.get('img_id'),
+                        bboxes=_to_numpy(pred['bboxes']).reshape(-1, 4),
+                        scores=_to_numpy(pred['scores'], np.float64).reshape(-1),
+                        labels=_to_numpy(pred['labels'], np.int64).reshape(-1),
+                        gt_bboxes=gt_bboxes,
+                        gt_labels=gt_labels,
+                        gt_ignore=gt_ignore,
+                    )
+                )
             if (i + 1) % 20 == 0:
                 runner.logger.info(f'fit_calibrator: {len(images)} images ({time.time() - start:.0f} s)')
     return images
@@ -100,9 +115,15 @@ def main(argv=None) -> int:
             pickle.dump(dict(classes=classes, images=images), f)
 
     scores, labels, targets = calibration_set(images, args.target)
-    meta = dict(config=osp.abspath(args.config), checkpoint=osp.abspath(args.checkpoint), split=args.split,
-                target=args.target, num_images=len(images), num_fit_dets=int(scores.size),
-                created=time.strftime('%Y-%m-%d %H:%M:%S'))
+    meta = dict(
+        config=osp.abspath(args.config),
+        checkpoint=osp.abspath(args.checkpoint),
+        split=args.split,
+        target=args.target,
+        num_images=len(images),
+        num_fit_dets=int(scores.size),
+        created=time.strftime('%Y-%m-%d %H:%M:%S'),
+    )
     calibrator = ScoreCalibrator.fit(scores, labels, targets, args.method, args.per_class, meta)
     calibrated = [dict(img, scores=calibrator(img['scores'], img['labels'])) for img in images]
     calibrator.meta['in_sample_before'] = calibration_report(images, classes=classes)
@@ -110,17 +131,24 @@ def main(argv=None) -> int:
     # the reference protocol's operating thresholds: LaECEMetric(score_thr=<these, in class order>)
     thresholds = lrp_optimal_thresholds(calibrated)
     calibrator.meta['lrp_optimal_thresholds_after'] = {
-        str(c): None if np.isnan(t) else t for c, t in sorted(thresholds.items())}
+        str(c): None if np.isnan(t) else t for c, t in sorted(thresholds.items())
+    }
     calibrator.save(out, overwrite=args.force)
 
-    print(f'fit_calibrator: {args.method} ({"per class" if args.per_class else "class-agnostic"}, '
-          f'target {args.target}) on {scores.size} detections of {len(images)} images -> {out}')
+    print(
+        f'fit_calibrator: {args.method} ({"per class" if args.per_class else "class-agnostic"}, '
+        f'target {args.target}) on {scores.size} detections of {len(images)} images -> {out}'
+    )
     for when in ('before', 'after'):
-        print(f'  {args.split} (in-sample) {when}: ' + ', '.join(
-            f'{k} {v:.4f}' for k, v in calibrator.meta[f'in_sample_{when}'].items()))
-    print('Apply it with:\n  python tools/test.py CONFIG CKPT --cfg-options '
-          'default_hooks.calibration.type=PostHocCalibrationHook '
-          f'default_hooks.calibration.calibrator={out}')
+        print(
+            f'  {args.split} (in-sample) {when}: '
+            + ', '.join(f'{k} {v:.4f}' for k, v in calibrator.meta[f'in_sample_{when}'].items())
+        )
+    print(
+        'Apply it with:\n  python tools/test.py CONFIG CKPT --cfg-options '
+        'default_hooks.calibration.type=PostHocCalibrationHook '
+        f'default_hooks.calibration.calibrator={out}'
+    )
     return 0
 
 

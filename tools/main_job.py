@@ -9,6 +9,7 @@ reliability diagrams in one PNG, and where the checkpoints and logs are.
     python tools/main_job.py --methods baseline pskd pskd-iou ls lsrkd cskd mrkd   # any of METHOD_CONFIGS
     python tools/main_job.py --train-images 0                   # all 400 train images (twice the training)
 """
+
 import argparse
 import json
 import os.path as osp
@@ -48,16 +49,33 @@ DEFAULT_TRAIN_IMAGES = 200
 
 def parse_args(argv: List[str] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument('--methods', nargs='+', default=list(DEFAULT_METHODS), choices=sorted(METHOD_CONFIGS),
-                        metavar='METHOD', help='methods to train and compare, of: ' + ', '.join(METHOD_CONFIGS)
-                        + f' (default: {" ".join(DEFAULT_METHODS)})')
-    parser.add_argument('--data-root', default=osp.join(REPO, 'data', 'shapes'),
-                        help='the shapes dataset (written there if absent: 400 train / 100 val images)')
-    parser.add_argument('--train-images', type=int, default=DEFAULT_TRAIN_IMAGES,
-                        help='train on the first N train images; 0: all of them (default: %(default)s)')
-    parser.add_argument('--work-dir', default=osp.join(REPO, 'work_dirs', 'main_job'),
-                        help='runs go to WORK_DIR/<timestamp>/<method>: earlier runs are never overwritten')
-    parser.add_argument('--epochs', type=int, help='override the configs\' 8 epochs')
+    parser.add_argument(
+        '--methods',
+        nargs='+',
+        default=list(DEFAULT_METHODS),
+        choices=sorted(METHOD_CONFIGS),
+        metavar='METHOD',
+        help='methods to train and compare, of: '
+        + ', '.join(METHOD_CONFIGS)
+        + f' (default: {" ".join(DEFAULT_METHODS)})',
+    )
+    parser.add_argument(
+        '--data-root',
+        default=osp.join(REPO, 'data', 'shapes'),
+        help='the shapes dataset (written there if absent: 400 train / 100 val images)',
+    )
+    parser.add_argument(
+        '--train-images',
+        type=int,
+        default=DEFAULT_TRAIN_IMAGES,
+        help='train on the first N train images; 0: all of them (default: %(default)s)',
+    )
+    parser.add_argument(
+        '--work-dir',
+        default=osp.join(REPO, 'work_dirs', 'main_job'),
+        help='runs go to WORK_DIR/<timestamp>/<method>: earlier runs are never overwritten',
+    )
+    parser.add_argument('--epochs', type=int, help="override the configs' 8 epochs")
     parser.add_argument('--seed', type=int, default=0)
     return parser.parse_args(argv)
 
@@ -75,15 +93,19 @@ def prepare_data(data_root: str, train_images: int) -> Dict[str, int]:
     paths = make_shapes_dataset(data_root, splits=splits, progress=True)
     counts = {split: num_images(path) for split, path in paths.items()}
     if train_images > counts['train']:
-        raise SystemExit(f'{data_root} holds {counts["train"]} train images, fewer than --train-images '
-                         f'{train_images}: pass a --data-root that is absent (it is then written) or larger')
-    print(f'data: {data_root} ({counts["train"]} train / {counts["val"]} val images; '
-          f'training on {train_images or counts["train"]})', flush=True)
+        raise SystemExit(
+            f'{data_root} holds {counts["train"]} train images, fewer than --train-images '
+            f'{train_images}: pass a --data-root that is absent (it is then written) or larger'
+        )
+    print(
+        f'data: {data_root} ({counts["train"]} train / {counts["val"]} val images; '
+        f'training on {train_images or counts["train"]})',
+        flush=True,
+    )
     return dict(train=train_images or counts['train'], val=counts['val'], available_train=counts['train'])
 
 
-def method_config(method: str, data_root: str, work_dir: str, train_images: int = 0, epochs: int = None,
-                  seed: int = 0):
+def method_config(method: str, data_root: str, work_dir: str, train_images: int = 0, epochs: int = None, seed: int = 0):
     """The method's shipped config on ``data_root``: its first ``train_images`` train images (0: all), tested
     on the val split with CocoMetric, DetectionCalibrationMetric (D-ECE; detections saved for the diagrams)
     and LaECEMetric. The in-training validation is skipped: the test after training evaluates the same split."""
@@ -96,8 +118,11 @@ def method_config(method: str, data_root: str, work_dir: str, train_images: int 
     cfg.val_evaluator.ann_file = root + 'annotations/val.json'
     cfg.test_evaluator = [
         dict(type='CocoMetric', ann_file=root + 'annotations/val.json', metric='bbox'),
-        dict(type='DetectionCalibrationMetric', save_diagram=False,
-             pairs_file=osp.join(work_dir, 'calibration_pairs.npz')),
+        dict(
+            type='DetectionCalibrationMetric',
+            save_diagram=False,
+            pairs_file=osp.join(work_dir, 'calibration_pairs.npz'),
+        ),
         dict(type='LaECEMetric'),
     ]
     if epochs:
@@ -120,12 +145,18 @@ def run_method(method: str, args: argparse.Namespace, counts: Dict[str, int], ru
     runner.train()
     train_s = time.time() - start
     metrics = runner.test()  # the trained weights, on the held-out split
-    return dict(mAP=metrics.get('coco/bbox_mAP', 0.0),  # CocoMetric reports nothing when nothing is detected
-                mAP50=metrics.get('coco/bbox_mAP_50', 0.0), dece=metrics['calib/dece'],
-                laece0=metrics['laece/laece0'], train_s=train_s, log_dir=runner.log_dir,
-                pairs_file=osp.join(work_dir, 'calibration_pairs.npz'),
-                checkpoint=osp.join(work_dir, f'epoch_{cfg.train_cfg.max_epochs}.pth'),
-                epochs=cfg.train_cfg.max_epochs, batch_size=cfg.train_dataloader.batch_size)
+    return dict(
+        mAP=metrics.get('coco/bbox_mAP', 0.0),  # CocoMetric reports nothing when nothing is detected
+        mAP50=metrics.get('coco/bbox_mAP_50', 0.0),
+        dece=metrics['calib/dece'],
+        laece0=metrics['laece/laece0'],
+        train_s=train_s,
+        log_dir=runner.log_dir,
+        pairs_file=osp.join(work_dir, 'calibration_pairs.npz'),
+        checkpoint=osp.join(work_dir, f'epoch_{cfg.train_cfg.max_epochs}.pth'),
+        epochs=cfg.train_cfg.max_epochs,
+        batch_size=cfg.train_dataloader.batch_size,
+    )
 
 
 def _number(value: float) -> str:
@@ -135,14 +166,20 @@ def _number(value: float) -> str:
 def render_table(results: Dict[str, dict], counts: Dict[str, int]) -> str:
     """The summary table (Markdown) with a caption of the settings."""
     first = next(iter(results.values()))
-    lines = [f'Faster R-CNN R18-FPN on shapes: {counts["train"]} train images, {first["epochs"]} epochs, '
-             f'batch {first["batch_size"]}; tested on {counts["val"]} held-out val images (mAP: pycocotools; '
-             'D-ECE: IoU 0.5, score >= 0.3; LaECE_0: per class, LRP-optimal thresholds; lower is better '
-             'for both).',
-             '', '| method | bbox mAP | mAP@50 | D-ECE | LaECE_0 | train time |', '|---|---|---|---|---|---|']
+    lines = [
+        f'Faster R-CNN R18-FPN on shapes: {counts["train"]} train images, {first["epochs"]} epochs, '
+        f'batch {first["batch_size"]}; tested on {counts["val"]} held-out val images (mAP: pycocotools; '
+        'D-ECE: IoU 0.5, score >= 0.3; LaECE_0: per class, LRP-optimal thresholds; lower is better '
+        'for both).',
+        '',
+        '| method | bbox mAP | mAP@50 | D-ECE | LaECE_0 | train time |',
+        '|---|---|---|---|---|---|',
+    ]
     for method, res in results.items():
-        lines.append(f'| {method} | {_number(res["mAP"])} | {_number(res["mAP50"])} | {_number(res["dece"])} | '
-                     f'{_number(res["laece0"])} | {res["train_s"]:.0f} s |')
+        lines.append(
+            f'| {method} | {_number(res["mAP"])} | {_number(res["mAP50"])} | {_number(res["dece"])} | '
+            f'{_number(res["laece0"])} | {res["train_s"]:.0f} s |'
+        )
     return '\n'.join(lines) + '\n'
 
 
@@ -163,20 +200,32 @@ def main(argv: List[str] = None) -> None:
     run_dir = osp.join(args.work_dir, time.strftime('%Y%m%d_%H%M%S'))
     results: Dict[str, dict] = {}
     for index, method in enumerate(methods, 1):
-        print(f'\n=== [{index}/{len(methods)}] {method}: {METHOD_CONFIGS[method]} -> {run_dir}/{method}',
-              flush=True)
+        print(f'\n=== [{index}/{len(methods)}] {method}: {METHOD_CONFIGS[method]} -> {run_dir}/{method}', flush=True)
         results[method] = run_method(method, args, counts, run_dir)
     table = render_table(results, counts)
     with open(osp.join(run_dir, 'table.md'), 'w') as f:
         f.write(table)
     plot_reliability(results, osp.join(run_dir, 'reliability.png'))
-    where = [f'  {method}: checkpoint {res["checkpoint"]}\n  {" " * len(method)}  logs {res["log_dir"]}'
-             for method, res in results.items()]
-    print('\n'.join(['', f'main job ({", ".join(methods)})', '', table,
-                     f'reliability diagrams: {osp.join(run_dir, "reliability.png")}',
-                     f'this table:           {osp.join(run_dir, "table.md")}',
-                     'checkpoints and logs:', *where,
-                     f'whole job: {time.time() - start:.0f} s (data, training, testing)']), flush=True)
+    where = [
+        f'  {method}: checkpoint {res["checkpoint"]}\n  {" " * len(method)}  logs {res["log_dir"]}'
+        for method, res in results.items()
+    ]
+    print(
+        '\n'.join(
+            [
+                '',
+                f'main job ({", ".join(methods)})',
+                '',
+                table,
+                f'reliability diagrams: {osp.join(run_dir, "reliability.png")}',
+                f'this table:           {osp.join(run_dir, "table.md")}',
+                'checkpoints and logs:',
+                *where,
+                f'whole job: {time.time() - start:.0f} s (data, training, testing)',
+            ]
+        ),
+        flush=True,
+    )
 
 
 if __name__ == '__main__':

@@ -1,5 +1,6 @@
 """Test a checkpoint: mmdet's tools/test.py command line (COCO mAP through the config's evaluator),
 plus CPU multi-process (gloo) support. Works with stock mmdet configs and ours."""
+
 import argparse
 import os
 
@@ -20,8 +21,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--show', action='store_true', help='show prediction results')
     parser.add_argument('--show-dir', help='save images with predictions drawn into this dir (in the work dir)')
     parser.add_argument('--wait-time', type=float, default=2, help='seconds between shown images')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override config settings, key=value')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction, help='override config settings, key=value')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     args = parser.parse_args()
@@ -51,8 +51,9 @@ def main() -> None:
     if args.out is not None:
         if not args.out.endswith(('.pkl', '.pickle')):
             raise ValueError(f'--out {args.out}: the output file must be a .pkl file.')
-        cfg.test_evaluator = list(cfg.test_evaluator) if isinstance(cfg.test_evaluator, (list, tuple)) \
-            else [cfg.test_evaluator]
+        cfg.test_evaluator = (
+            list(cfg.test_evaluator) if isinstance(cfg.test_evaluator, (list, tuple)) else [cfg.test_evaluator]
+        )
         cfg.test_evaluator.append(dict(type='DumpDetResults', out_file_path=args.out))
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
     runner.test()

@@ -7,23 +7,29 @@ _base_ = 'mmdet::pascal_voc/faster-rcnn_r50_fpn_1x_voc0712.py'
 data_root = '{{fileDirname}}/../../data/VOCdevkit/'
 train_dataloader = dict(
     dataset=dict(
-        dataset=dict(datasets=[
-            dict(
-                type='VOCDataset',
-                data_root=data_root,
-                ann_file='VOC2007/ImageSets/Main/trainval.txt',
-                data_prefix=dict(sub_data_root='VOC2007/'),
-                filter_cfg=dict(filter_empty_gt=True, min_size=32, bbox_min_size=32),
-                pipeline={{_base_.train_pipeline}},
-                backend_args={{_base_.backend_args}}),
-            dict(
-                type='VOCDataset',
-                data_root=data_root,
-                ann_file='VOC2012/ImageSets/Main/trainval.txt',
-                data_prefix=dict(sub_data_root='VOC2012/'),
-                filter_cfg=dict(filter_empty_gt=True, min_size=32, bbox_min_size=32),
-                pipeline={{_base_.train_pipeline}},
-                backend_args={{_base_.backend_args}}),
-        ])))
+        dataset=dict(
+            datasets=[
+                dict(
+                    type='VOCDataset',
+                    data_root=data_root,
+                    ann_file='VOC2007/ImageSets/Main/trainval.txt',
+                    data_prefix=dict(sub_data_root='VOC2007/'),
+                    filter_cfg=dict(filter_empty_gt=True, min_size=32, bbox_min_size=32),
+                    pipeline={{_base_.train_pipeline}},
+                    backend_args={{_base_.backend_args}},
+                ),
+                dict(
+                    type='VOCDataset',
+                    data_root=data_root,
+                    ann_file='VOC2012/ImageSets/Main/trainval.txt',
+                    data_prefix=dict(sub_data_root='VOC2012/'),
+                    filter_cfg=dict(filter_empty_gt=True, min_size=32, bbox_min_size=32),
+                    pipeline={{_base_.train_pipeline}},
+                    backend_args={{_base_.backend_args}},
+                ),
+            ]
+        )
+    )
+)
 val_dataloader = dict(dataset=dict(data_root=data_root))
 test_dataloader = val_dataloader

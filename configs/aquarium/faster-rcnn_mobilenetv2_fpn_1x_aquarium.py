@@ -18,12 +18,11 @@ repo_root = '{{fileDirname}}/../..'
 data_root = repo_root + '/../shared/data/aquarium/'
 ann_root = repo_root + '/data/aquarium_coco/'
 
-classes = ('fish', 'jellyfish', 'penguin', 'puffin', 'shark', 'starfish',
-           'stingray')  # data.yaml order
+classes = ('fish', 'jellyfish', 'penguin', 'puffin', 'shark', 'starfish', 'stingray')  # data.yaml order
 metainfo = dict(
     classes=classes,
-    palette=[(220, 20, 60), (119, 11, 32), (0, 0, 142), (0, 0, 230),
-             (106, 0, 228), (0, 60, 100), (0, 80, 100)])
+    palette=[(220, 20, 60), (119, 11, 32), (0, 0, 142), (0, 0, 230), (106, 0, 228), (0, 60, 100), (0, 80, 100)],
+)
 img_scale = (512, 384)  # the images' longer side is at most 512 px (w, h)
 
 model = dict(roi_head=dict(bbox_head=dict(num_classes=len(classes))))
@@ -33,35 +32,23 @@ train_pipeline = [
     dict(type='LoadAnnotations', with_bbox=True),
     dict(type='Resize', scale=img_scale, keep_ratio=True),
     dict(type='RandomFlip', prob=0.5),
-    dict(type='PackDetInputs')
+    dict(type='PackDetInputs'),
 ]
 test_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='Resize', scale=img_scale, keep_ratio=True),
     dict(type='LoadAnnotations', with_bbox=True),
-    dict(
-        type='PackDetInputs',
-        meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape',
-                   'scale_factor'))
+    dict(type='PackDetInputs', meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor')),
 ]
 # 448 train images / batch 8 = 56 iterations per epoch.
 train_dataloader = dict(
-    dataset=dict(
-        data_root=data_root,
-        metainfo=metainfo,
-        ann_file=ann_root + 'train.json',
-        pipeline=train_pipeline))
+    dataset=dict(data_root=data_root, metainfo=metainfo, ann_file=ann_root + 'train.json', pipeline=train_pipeline)
+)
 val_dataloader = dict(
-    dataset=dict(
-        data_root=data_root,
-        metainfo=metainfo,
-        ann_file=ann_root + 'valid.json',
-        pipeline=test_pipeline))
+    dataset=dict(data_root=data_root, metainfo=metainfo, ann_file=ann_root + 'valid.json', pipeline=test_pipeline)
+)
 test_dataloader = dict(
-    dataset=dict(
-        data_root=data_root,
-        metainfo=metainfo,
-        ann_file=ann_root + 'test.json',
-        pipeline=test_pipeline))
+    dataset=dict(data_root=data_root, metainfo=metainfo, ann_file=ann_root + 'test.json', pipeline=test_pipeline)
+)
 val_evaluator = dict(ann_file=ann_root + 'valid.json')
 test_evaluator = dict(ann_file=ann_root + 'test.json')

@@ -30,8 +30,7 @@ data_root = repo_root + '/../shared/data/bccd/BCCD/'
 ann_root = repo_root + '/data/bccd_coco/'
 
 classes = ('RBC', 'WBC', 'Platelets')
-metainfo = dict(
-    classes=classes, palette=[(220, 20, 60), (0, 0, 230), (0, 160, 0)])
+metainfo = dict(classes=classes, palette=[(220, 20, 60), (0, 0, 230), (0, 160, 0)])
 img_scale = (640, 480)  # BCCD images are 640x480 (w, h)
 
 model = dict(
@@ -43,9 +42,11 @@ model = dict(
         frozen_stages=1,  # conv1 + layer1 frozen
         norm_cfg=dict(type='BN', requires_grad=True),
         norm_eval=True,  # keep ImageNet BN statistics (small batches)
-        pretrained_tv=True),
+        pretrained_tv=True,
+    ),
     neck=dict(in_channels=[24, 32, 96, 1280], out_channels=256, num_outs=5),
-    roi_head=dict(bbox_head=dict(num_classes=len(classes))))
+    roi_head=dict(bbox_head=dict(num_classes=len(classes))),
+)
 
 backend_args = None
 train_pipeline = [
@@ -53,16 +54,13 @@ train_pipeline = [
     dict(type='LoadAnnotations', with_bbox=True),
     dict(type='Resize', scale=img_scale, keep_ratio=True),
     dict(type='RandomFlip', prob=0.5),
-    dict(type='PackDetInputs')
+    dict(type='PackDetInputs'),
 ]
 test_pipeline = [
     dict(type='LoadImageFromFile', backend_args=backend_args),
     dict(type='Resize', scale=img_scale, keep_ratio=True),
     dict(type='LoadAnnotations', with_bbox=True),
-    dict(
-        type='PackDetInputs',
-        meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape',
-                   'scale_factor'))
+    dict(type='PackDetInputs', meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor')),
 ]
 
 dataset_type = 'CocoDataset'
@@ -78,7 +76,9 @@ train_dataloader = dict(
         data_prefix=dict(img=''),
         filter_cfg=dict(filter_empty_gt=True, min_size=32),
         pipeline=train_pipeline,
-        backend_args=backend_args))
+        backend_args=backend_args,
+    ),
+)
 val_dataloader = dict(
     batch_size=1,
     num_workers=2,
@@ -91,7 +91,9 @@ val_dataloader = dict(
         data_prefix=dict(img=''),
         test_mode=True,
         pipeline=test_pipeline,
-        backend_args=backend_args))
+        backend_args=backend_args,
+    ),
+)
 test_dataloader = dict(
     batch_size=1,
     num_workers=2,
@@ -106,39 +108,26 @@ test_dataloader = dict(
         data_prefix=dict(img=''),
         test_mode=True,
         pipeline=test_pipeline,
-        backend_args=backend_args))
+        backend_args=backend_args,
+    ),
+)
 
 val_evaluator = dict(
-    type='CocoMetric',
-    ann_file=ann_root + 'val.json',
-    metric='bbox',
-    format_only=False,
-    backend_args=backend_args)
+    type='CocoMetric', ann_file=ann_root + 'val.json', metric='bbox', format_only=False, backend_args=backend_args
+)
 test_evaluator = dict(
-    type='CocoMetric',
-    ann_file=ann_root + 'test.json',
-    metric='bbox',
-    format_only=False,
-    backend_args=backend_args)
+    type='CocoMetric', ann_file=ann_root + 'test.json', metric='bbox', format_only=False, backend_args=backend_args
+)
 
 # 12 epochs; 205 train images / batch 8 = 26 iterations per epoch.
 train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=12, val_interval=1)
 param_scheduler = [
     # the COCO 500-iteration warm-up would outlast the whole schedule
-    dict(
-        type='LinearLR', start_factor=0.001, by_epoch=False, begin=0, end=50),
-    dict(
-        type='MultiStepLR',
-        begin=0,
-        end=12,
-        by_epoch=True,
-        milestones=[8, 11],
-        gamma=0.1)
+    dict(type='LinearLR', start_factor=0.001, by_epoch=False, begin=0, end=50),
+    dict(type='MultiStepLR', begin=0, end=12, by_epoch=True, milestones=[8, 11], gamma=0.1),
 ]
 # linear scaling of the COCO recipe (lr 0.02 @ batch 16) to batch 8
-optim_wrapper = dict(
-    type='OptimWrapper',
-    optimizer=dict(type='SGD', lr=0.01, momentum=0.9, weight_decay=0.0001))
+optim_wrapper = dict(type='OptimWrapper', optimizer=dict(type='SGD', lr=0.01, momentum=0.9, weight_decay=0.0001))
 auto_scale_lr = dict(enable=False, base_batch_size=8)
 
 default_hooks = dict(logger=dict(type='LoggerHook', interval=10))

@@ -4,5 +4,8 @@
 _base_ = '../_base_/faster-rcnn_r50_fpn_1x_voc0712.py'
 
 custom_imports = dict(imports=['mmdet_selfkd'], allow_failed_imports=False)
-model = dict(roi_head=dict(bbox_head=dict(
-    loss_cls=dict(type='LsrKDLoss', temperature=4.0, kd_weight=0.1, num_classes=20, loss_weight=1.0))))
+model = dict(
+    roi_head=dict(
+        bbox_head=dict(loss_cls=dict(type='LsrKDLoss', temperature=4.0, kd_weight=0.1, num_classes=20, loss_weight=1.0))
+    )
+)

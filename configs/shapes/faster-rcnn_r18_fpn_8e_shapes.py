@@ -13,17 +13,18 @@ image_size = (160, 160)
 
 model = dict(
     data_preprocessor=dict(pad_size_divisor=32),
-    backbone=dict(depth=18, frozen_stages=-1, norm_eval=False, norm_cfg=dict(type='BN', requires_grad=True),
-                  init_cfg=None),
+    backbone=dict(
+        depth=18, frozen_stages=-1, norm_eval=False, norm_cfg=dict(type='BN', requires_grad=True), init_cfg=None
+    ),
     neck=dict(in_channels=[64, 128, 256, 512], out_channels=64),
-    rpn_head=dict(in_channels=64, feat_channels=64,
-                  anchor_generator=dict(scales=[4], ratios=[0.5, 1.0, 2.0])),
+    rpn_head=dict(in_channels=64, feat_channels=64, anchor_generator=dict(scales=[4], ratios=[0.5, 1.0, 2.0])),
     roi_head=dict(
         bbox_roi_extractor=dict(roi_layer=dict(sampling_ratio=2), out_channels=64),
-        bbox_head=dict(in_channels=64, fc_out_channels=256, num_classes=len(classes))),
-    train_cfg=dict(rpn_proposal=dict(nms_pre=1000, max_per_img=500),
-                   rcnn=dict(sampler=dict(num=128))),
-    test_cfg=dict(rpn=dict(nms_pre=500, max_per_img=300)))
+        bbox_head=dict(in_channels=64, fc_out_channels=256, num_classes=len(classes)),
+    ),
+    train_cfg=dict(rpn_proposal=dict(nms_pre=1000, max_per_img=500), rcnn=dict(sampler=dict(num=128))),
+    test_cfg=dict(rpn=dict(nms_pre=500, max_per_img=300)),
+)
 
 train_pipeline = [
     dict(type='LoadImageFromFile'),
@@ -39,13 +40,29 @@ test_pipeline = [
     dict(type='PackDetInputs', meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor')),
 ]
 train_dataloader = dict(
-    batch_size=8, num_workers=2, persistent_workers=True,
-    dataset=dict(data_root=data_root, metainfo=dict(classes=classes), ann_file='annotations/train.json',
-                 data_prefix=dict(img=''), pipeline=train_pipeline))
+    batch_size=8,
+    num_workers=2,
+    persistent_workers=True,
+    dataset=dict(
+        data_root=data_root,
+        metainfo=dict(classes=classes),
+        ann_file='annotations/train.json',
+        data_prefix=dict(img=''),
+        pipeline=train_pipeline,
+    ),
+)
 val_dataloader = dict(
-    batch_size=8, num_workers=2, persistent_workers=True,
-    dataset=dict(data_root=data_root, metainfo=dict(classes=classes), ann_file='annotations/val.json',
-                 data_prefix=dict(img=''), pipeline=test_pipeline))
+    batch_size=8,
+    num_workers=2,
+    persistent_workers=True,
+    dataset=dict(
+        data_root=data_root,
+        metainfo=dict(classes=classes),
+        ann_file='annotations/val.json',
+        data_prefix=dict(img=''),
+        pipeline=test_pipeline,
+    ),
+)
 test_dataloader = val_dataloader
 val_evaluator = dict(ann_file=data_root + 'annotations/val.json', metric='bbox')
 test_evaluator = val_evaluator

@@ -1,4 +1,5 @@
 """What tools/train.py and tools/test.py share: config loading, launcher setup, work-dir safety."""
+
 import os
 import os.path as osp
 from glob import glob
@@ -54,4 +55,5 @@ def guard_work_dir(work_dir: str, resume: Optional[str]) -> None:
     if found and resume is None and int(os.environ.get('RANK', '0')) == 0:
         raise FileExistsError(
             f'{work_dir} already holds checkpoints of an earlier run ({osp.basename(found[-1])}, ...), which '
-            'this run would overwrite: pass --resume to continue it, or --work-dir to train elsewhere.')
+            'this run would overwrite: pass --resume to continue it, or --work-dir to train elsewhere.'
+        )

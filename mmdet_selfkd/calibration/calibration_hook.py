@@ -9,6 +9,7 @@ for the metrics. A PyTorch forward hook on the detector rewrites
 ``tools/test.py`` and every metric, needs no wrapper model or subclass, and
 is removed again after the loop (training forwards are never touched).
 """
+
 from typing import Optional
 
 import torch
@@ -56,8 +57,7 @@ class PostHocCalibrationHook(Hook):
             if pred is None or 'scores' not in pred:
                 continue
             scores = pred.scores
-            new = self.calibrator(scores.detach().cpu().numpy(),
-                                  pred.labels.detach().cpu().numpy())
+            new = self.calibrator(scores.detach().cpu().numpy(), pred.labels.detach().cpu().numpy())
             pred.scores = torch.from_numpy(new).to(scores.device)
         return output
 
@@ -70,8 +70,10 @@ class PostHocCalibrationHook(Hook):
         self._handle = model.register_forward_hook(self._calibrate)
         print_log(
             f'PostHocCalibrationHook: {self.calibrator.method} '
-            f"({'per class' if self.calibrator.per_class else 'class-agnostic'}"
-            f') from {self.path}', logger='current')
+            f'({"per class" if self.calibrator.per_class else "class-agnostic"}'
+            f') from {self.path}',
+            logger='current',
+        )
 
     def _detach(self) -> None:
         if self._handle is not None:

@@ -9,6 +9,7 @@ Two protocols, one per calibration error the calibrator should lower:
 * ``'dece'`` (the D-ECE protocol of :class:`DetectionCalibrationMetric`):
   match at IoU 0.5, keep score >= 0.3, target = 1 for a true positive, else 0.
 """
+
 from typing import Dict, Sequence, Tuple
 
 import numpy as np
@@ -19,10 +20,12 @@ from ..evaluation.lrp import lrp_optimal
 TARGETS = ('laece', 'dece')
 
 
-def calibration_set(images: Sequence[Dict[str, np.ndarray]],
-                    target: str = 'laece',
-                    dece_iou_thr: float = 0.5,
-                    dece_score_thr: float = 0.3) -> Tuple[np.ndarray, ...]:
+def calibration_set(
+    images: Sequence[Dict[str, np.ndarray]],
+    target: str = 'laece',
+    dece_iou_thr: float = 0.5,
+    dece_score_thr: float = 0.3,
+) -> Tuple[np.ndarray, ...]:
     """Pool the matched validation detections of all images.
 
     Args:
@@ -41,7 +44,7 @@ def calibration_set(images: Sequence[Dict[str, np.ndarray]],
     if target == 'dece':
         scores, labels, ious, is_tp, _ = _pool(images, dece_iou_thr, dece_score_thr)
         return scores, labels, is_tp.astype(np.float64)
-    scores, labels, ious, is_tp, num_gts = _pool(images, 0., 0.)
+    scores, labels, ious, is_tp, num_gts = _pool(images, 0.0, 0.0)
     keep = np.zeros(len(scores), bool)
     for c, thr in _lrp_thresholds(scores, labels, ious, is_tp, num_gts).items():
         sel = labels == c
@@ -51,13 +54,14 @@ def calibration_set(images: Sequence[Dict[str, np.ndarray]],
 
 def lrp_optimal_thresholds(images: Sequence[Dict[str, np.ndarray]]) -> Dict[int, float]:
     """Per class with ground truth, its LRP-optimal score threshold (IoU 0 matching; NaN: no true positive)."""
-    return _lrp_thresholds(*_pool(images, 0., 0.))
+    return _lrp_thresholds(*_pool(images, 0.0, 0.0))
 
 
 def _lrp_thresholds(scores, labels, ious, is_tp, num_gts) -> Dict[int, float]:
-    return {int(c): lrp_optimal(scores[labels == c], is_tp[labels == c], ious[labels == c],
-                                int(num_gts[c]))['threshold']
-            for c in np.flatnonzero(num_gts)}
+    return {
+        int(c): lrp_optimal(scores[labels == c], is_tp[labels == c], ious[labels == c], int(num_gts[c]))['threshold']
+        for c in np.flatnonzero(num_gts)
+    }
 
 
 def _pool(images, iou_thr: float, score_thr: float):
@@ -71,10 +75,10 @@ def _pool(images, iou_thr: float, score_thr: float):
         bboxes = np.asarray(img['bboxes'], np.float32).reshape(-1, 4)[keep]
         ignore = np.asarray(img['gt_ignore'], bool).reshape(-1)
         is_tp, is_ignored, ious = match_detections(
-            bboxes, scores[keep], labels, img['gt_bboxes'], img['gt_labels'], ignore, iou_thr=iou_thr,
-            return_ious=True)
+            bboxes, scores[keep], labels, img['gt_bboxes'], img['gt_labels'], ignore, iou_thr=iou_thr, return_ious=True
+        )
         valid = ~is_ignored
-        parts.append((scores[keep][valid], labels[valid], np.where(is_tp, ious, 0.)[valid], is_tp[valid]))
+        parts.append((scores[keep][valid], labels[valid], np.where(is_tp, ious, 0.0)[valid], is_tp[valid]))
         gt_labels.append(np.asarray(img['gt_labels'], np.int64).reshape(-1)[~ignore])
     empty = (np.zeros(0), np.zeros(0, np.int64), np.zeros(0), np.zeros(0, bool))
     scores, labels, ious, is_tp = (np.concatenate(x) for x in zip(empty, *parts))

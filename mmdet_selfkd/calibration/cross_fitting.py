@@ -5,6 +5,7 @@ a calibrator fitted on the other folds' detections only, so no image is calibrat
 own detections. Used by the benchmark's ``<method> + post-hoc`` rows, whose only labelled held-out split is
 the test split.
 """
+
 from typing import Dict, List, Sequence
 
 import numpy as np
@@ -13,8 +14,13 @@ from .calibration_targets import calibration_set
 from .score_calibrator import ScoreCalibrator
 
 
-def cross_fitted_scores(images: Sequence[Dict[str, np.ndarray]], target: str = 'laece',
-                        method: str = 'isotonic', per_class: bool = False, folds: int = 2) -> List[np.ndarray]:
+def cross_fitted_scores(
+    images: Sequence[Dict[str, np.ndarray]],
+    target: str = 'laece',
+    method: str = 'isotonic',
+    per_class: bool = False,
+    folds: int = 2,
+) -> List[np.ndarray]:
     """Per image, its scores calibrated by a map fitted on the other folds (unchanged if those folds have no
     detection to fit on)."""
     if folds < 2:

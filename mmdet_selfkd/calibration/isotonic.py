@@ -14,6 +14,7 @@ sort is stable, not score-aware beyond equality) and change mAP. With
 ``eps = 1e-6``: strictly increasing, so the ranking of the detections is
 kept exactly, at a calibration cost of at most ``1e-6``.
 """
+
 from typing import Dict, Optional, Tuple
 
 import numpy as np
@@ -22,9 +23,8 @@ STRICT_EPS = 1e-6
 
 
 def pool_adjacent_violators(
-        x: np.ndarray,
-        y: np.ndarray,
-        weights: Optional[np.ndarray] = None) -> Tuple[np.ndarray, np.ndarray]:
+    x: np.ndarray, y: np.ndarray, weights: Optional[np.ndarray] = None
+) -> Tuple[np.ndarray, np.ndarray]:
     """Least-squares non-decreasing fit of ``y`` on ``x``.
 
     Equal ``x`` values are first merged into one point (their weighted mean
@@ -41,8 +41,7 @@ def pool_adjacent_violators(
     """
     x = np.asarray(x, dtype=np.float64).reshape(-1)
     y = np.asarray(y, dtype=np.float64).reshape(-1)
-    w = (np.ones_like(x) if weights is None else np.asarray(
-        weights, dtype=np.float64).reshape(-1))
+    w = np.ones_like(x) if weights is None else np.asarray(weights, dtype=np.float64).reshape(-1)
     if x.size == 0:
         raise ValueError('no point to fit an isotonic regression on')
     xs, inverse = np.unique(x, return_inverse=True)
@@ -87,23 +86,21 @@ class IsotonicCalibration:
         self.strict = bool(strict)
 
     @classmethod
-    def fit(cls, scores: np.ndarray, targets: np.ndarray,
-            strict: bool = True) -> 'IsotonicCalibration':
+    def fit(cls, scores: np.ndarray, targets: np.ndarray, strict: bool = True) -> 'IsotonicCalibration':
         """Fit on validation confidences and their targets."""
         xs, ys = pool_adjacent_violators(scores, targets)
-        return cls(xs, np.clip(ys, 0., 1.), strict=strict)
+        return cls(xs, np.clip(ys, 0.0, 1.0), strict=strict)
 
     def __call__(self, scores: np.ndarray) -> np.ndarray:
         """Calibrated confidences, float64."""
         s = np.asarray(scores, dtype=np.float64)
         out = np.interp(s, self.xs, self.ys)
         if self.strict:
-            out = (1. - STRICT_EPS) * out + STRICT_EPS * s
+            out = (1.0 - STRICT_EPS) * out + STRICT_EPS * s
         return out
 
     def to_dict(self) -> Dict[str, object]:
-        return dict(xs=self.xs.tolist(), ys=self.ys.tolist(),
-                    strict=self.strict)
+        return dict(xs=self.xs.tolist(), ys=self.ys.tolist(), strict=self.strict)
 
     @classmethod
     def from_dict(cls, params: dict) -> 'IsotonicCalibration':

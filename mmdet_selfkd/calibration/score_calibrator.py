@@ -11,6 +11,7 @@ File format (``format: mmdet_selfkd.score_calibrator/1``)::
 A per-class calibrator uses the class-agnostic map for labels it has no
 map of (classes without validation detections).
 """
+
 import json
 import os.path as osp
 from typing import Dict, Optional, Union
@@ -38,18 +39,22 @@ class ScoreCalibrator:
         meta (dict, optional): Free-form description of the fit.
     """
 
-    def __init__(self, agnostic: Map,
-                 per_class: Optional[Dict[int, Map]] = None,
-                 meta: Optional[dict] = None) -> None:
+    def __init__(self, agnostic: Map, per_class: Optional[Dict[int, Map]] = None, meta: Optional[dict] = None) -> None:
         self.agnostic = agnostic
         self.per_class = per_class
         self.meta = dict(meta or {})
         self.method = agnostic.method
 
     @classmethod
-    def fit(cls, scores: np.ndarray, labels: np.ndarray, targets: np.ndarray,
-            method: str = 'temperature', per_class: bool = False,
-            meta: Optional[dict] = None) -> 'ScoreCalibrator':
+    def fit(
+        cls,
+        scores: np.ndarray,
+        labels: np.ndarray,
+        targets: np.ndarray,
+        method: str = 'temperature',
+        per_class: bool = False,
+        meta: Optional[dict] = None,
+    ) -> 'ScoreCalibrator':
         """Fit on validation detections.
 
         Args:
@@ -62,8 +67,7 @@ class ScoreCalibrator:
             meta (dict, optional): Stored with the calibrator.
         """
         if method not in METHODS:
-            raise ValueError(f'method must be one of {sorted(METHODS)}, '
-                             f'got {method!r}')
+            raise ValueError(f'method must be one of {sorted(METHODS)}, got {method!r}')
         scores = np.asarray(scores, dtype=np.float64).reshape(-1)
         labels = np.asarray(labels, dtype=np.int64).reshape(-1)
         targets = np.asarray(targets, dtype=np.float64).reshape(-1)
@@ -72,11 +76,7 @@ class ScoreCalibrator:
         agnostic = METHODS[method].fit(scores, targets)
         maps = None
         if per_class:
-            maps = {
-                int(c): METHODS[method].fit(scores[labels == c],
-                                            targets[labels == c])
-                for c in np.unique(labels)
-            }
+            maps = {int(c): METHODS[method].fit(scores[labels == c], targets[labels == c]) for c in np.unique(labels)}
         return cls(agnostic, maps, meta)
 
     def __call__(self, scores: np.ndarray, labels: np.ndarray) -> np.ndarray:
@@ -96,20 +96,18 @@ class ScoreCalibrator:
             method=self.method,
             per_class=self.per_class is not None,
             agnostic=self.agnostic.to_dict(),
-            classes={str(c): m.to_dict()
-                     for c, m in (self.per_class or {}).items()},
-            meta=self.meta)
+            classes={str(c): m.to_dict() for c, m in (self.per_class or {}).items()},
+            meta=self.meta,
+        )
 
     @classmethod
     def from_dict(cls, data: dict) -> 'ScoreCalibrator':
         if data.get('format') != FORMAT:
-            raise ValueError(f'not a {FORMAT} calibrator: '
-                             f"format={data.get('format')!r}")
+            raise ValueError(f'not a {FORMAT} calibrator: format={data.get("format")!r}')
         kind = METHODS[data['method']]
         maps = None
         if data['per_class']:
-            maps = {int(c): kind.from_dict(p)
-                    for c, p in data['classes'].items()}
+            maps = {int(c): kind.from_dict(p) for c, p in data['classes'].items()}
         return cls(kind.from_dict(data['agnostic']), maps, data.get('meta'))
 
     def save(self, path: str, overwrite: bool = False) -> None:

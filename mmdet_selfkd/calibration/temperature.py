@@ -8,6 +8,7 @@ true positive, 0 for a false positive, or binary TP flags). ``T`` is
 positive, so the map is strictly increasing: the ranking of the detections
 does not change.
 """
+
 from typing import Dict
 
 import numpy as np
@@ -18,7 +19,7 @@ EPS = 1e-12
 
 def logit(scores: np.ndarray) -> np.ndarray:
     """``log(s / (1 - s))`` in float64, with ``s`` clipped to [1e-12, 1 - 1e-12]."""
-    s = np.clip(np.asarray(scores, dtype=np.float64), EPS, 1. - EPS)
+    s = np.clip(np.asarray(scores, dtype=np.float64), EPS, 1.0 - EPS)
     return np.log(s) - np.log1p(-s)
 
 
@@ -27,14 +28,13 @@ def sigmoid(z: np.ndarray) -> np.ndarray:
     z = np.asarray(z, dtype=np.float64)
     out = np.empty_like(z)
     pos = z >= 0
-    out[pos] = 1. / (1. + np.exp(-z[pos]))
+    out[pos] = 1.0 / (1.0 + np.exp(-z[pos]))
     ez = np.exp(z[~pos])
-    out[~pos] = ez / (1. + ez)
+    out[~pos] = ez / (1.0 + ez)
     return out
 
 
-def fit_temperature(scores: np.ndarray, targets: np.ndarray,
-                    bounds=(1e-3, 1e3)) -> float:
+def fit_temperature(scores: np.ndarray, targets: np.ndarray, bounds=(1e-3, 1e3)) -> float:
     """The temperature minimising the mean binary cross-entropy.
 
     The loss is convex in ``1/T``, so a bounded scalar search over
@@ -56,11 +56,9 @@ def fit_temperature(scores: np.ndarray, targets: np.ndarray,
     def loss(log_t: float) -> float:
         u = z * np.exp(-log_t)
         # BCE with logits: max(u, 0) - u*y + log(1 + exp(-|u|))
-        return float(np.mean(np.maximum(u, 0) - u * y +
-                             np.log1p(np.exp(-np.abs(u)))))
+        return float(np.mean(np.maximum(u, 0) - u * y + np.log1p(np.exp(-np.abs(u)))))
 
-    res = minimize_scalar(loss, bounds=np.log(bounds), method='bounded',
-                          options=dict(xatol=1e-10))
+    res = minimize_scalar(loss, bounds=np.log(bounds), method='bounded', options=dict(xatol=1e-10))
     return float(np.exp(res.x))
 
 
@@ -79,8 +77,7 @@ class TemperatureScaling:
         self.temperature = float(temperature)
 
     @classmethod
-    def fit(cls, scores: np.ndarray,
-            targets: np.ndarray) -> 'TemperatureScaling':
+    def fit(cls, scores: np.ndarray, targets: np.ndarray) -> 'TemperatureScaling':
         """Fit on validation confidences and their targets."""
         return cls(fit_temperature(scores, targets))
 

@@ -5,17 +5,17 @@ The detection counterpart of the reference's ``PairBatchSampler`` (alinlab/cs-kd
 and the batch is ``batch_indices + pair_indices``. With it CS-KD's teacher is always the current network
 (the partner's prediction in the same forward), never a prediction of an earlier batch.
 """
+
 import math
 from collections import Counter
 from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
+from mmdet.registry import DATA_SAMPLERS
 from mmengine.dataset import RepeatDataset
 from mmengine.dist import get_dist_info
 from mmengine.logging import print_log
 from torch.utils.data import BatchSampler, Sampler
-
-from mmdet.registry import DATA_SAMPLERS
 
 
 @DATA_SAMPLERS.register_module()
@@ -72,13 +72,17 @@ class ClassPairBatchSampler(BatchSampler):
         if not isinstance(sampler, Sampler):
             raise TypeError(f'ClassPairBatchSampler: sampler should be a Sampler, got {sampler!r}.')
         if not isinstance(batch_size, int) or batch_size < 2 or batch_size % 2:
-            raise ValueError(f'ClassPairBatchSampler: train_dataloader.batch_size={batch_size} must be an even '
-                             'integer >= 2: each batch holds batch_size / 2 drawn images and one same-class '
-                             'partner for each.')
+            raise ValueError(
+                f'ClassPairBatchSampler: train_dataloader.batch_size={batch_size} must be an even '
+                'integer >= 2: each batch holds batch_size / 2 drawn images and one same-class '
+                'partner for each.'
+            )
         dataset = getattr(sampler, 'dataset', None)
         if dataset is None:
-            raise ValueError('ClassPairBatchSampler: the wrapped sampler has no `dataset` attribute: use '
-                             "train_dataloader.sampler=dict(type='DefaultSampler') or 'InfiniteSampler'.")
+            raise ValueError(
+                'ClassPairBatchSampler: the wrapped sampler has no `dataset` attribute: use '
+                "train_dataloader.sampler=dict(type='DefaultSampler') or 'InfiniteSampler'."
+            )
         self.sampler = sampler
         self.batch_size = batch_size
         self.drop_last = drop_last
@@ -135,9 +139,12 @@ class ClassPairBatchSampler(BatchSampler):
                 self._choices.append(None)
                 num_empty += not count
                 num_alone += bool(count)
-        print_log(f'ClassPairBatchSampler: {self._images.size} images ({self._base_len} indices), '
-                  f'{len(self._class_images)} classes; partners of any class for {num_empty} images '
-                  f'without GT and {num_alone} images whose classes no other image has.', logger='current')
+        print_log(
+            f'ClassPairBatchSampler: {self._images.size} images ({self._base_len} indices), '
+            f'{len(self._class_images)} classes; partners of any class for {num_empty} images '
+            f'without GT and {num_alone} images whose classes no other image has.',
+            logger='current',
+        )
 
     # --- drawing ------------------------------------------------------------------------------------
     def partner(self, idx: int, rng: np.random.Generator) -> int:

@@ -5,6 +5,7 @@ size, position and colour. Class is the shape; colour is class-correlated for mo
 per class) and random for ``confusing_share`` of them, so a detector has to look at shape too and
 its confidence is not trivially perfect. Written as PNGs plus COCO instance JSONs, one per split.
 """
+
 import json
 import os
 import os.path as osp
@@ -65,12 +66,14 @@ def _make_image(rng: np.random.Generator, size: int, confusing_share: float):
     return img, objects
 
 
-def make_shapes_dataset(out_dir: str,
-                        splits: Dict[str, int] = None,
-                        image_size: int = 160,
-                        confusing_share: float = 0.2,
-                        seed: int = 0,
-                        progress: bool = False) -> Dict[str, str]:
+def make_shapes_dataset(
+    out_dir: str,
+    splits: Dict[str, int] = None,
+    image_size: int = 160,
+    confusing_share: float = 0.2,
+    seed: int = 0,
+    progress: bool = False,
+) -> Dict[str, str]:
     """Write the dataset (idempotent: same arguments, same bytes; existing files are kept).
 
     Args:
@@ -106,8 +109,16 @@ def make_shapes_dataset(out_dir: str,
             cv2.imwrite(osp.join(out_dir, file_name), img)
             images.append(dict(id=img_id, file_name=file_name, width=image_size, height=image_size))
             for cls, (x1, y1, x2, y2) in objects:
-                annotations.append(dict(id=len(annotations) + 1, image_id=img_id, category_id=CLASSES.index(cls) + 1,
-                                        bbox=[x1, y1, x2 - x1, y2 - y1], area=(x2 - x1) * (y2 - y1), iscrowd=0))
+                annotations.append(
+                    dict(
+                        id=len(annotations) + 1,
+                        image_id=img_id,
+                        category_id=CLASSES.index(cls) + 1,
+                        bbox=[x1, y1, x2 - x1, y2 - y1],
+                        area=(x2 - x1) * (y2 - y1),
+                        iscrowd=0,
+                    )
+                )
         os.makedirs(osp.dirname(ann_path), exist_ok=True)
         categories = [dict(id=i + 1, name=name) for i, name in enumerate(CLASSES)]
         with open(ann_path + '.tmp', 'w') as f:

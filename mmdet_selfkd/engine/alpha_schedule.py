@@ -13,6 +13,7 @@ passes done: it equals the per-pass value at the start of every pass from the se
 linearly in between and stays at ``alpha_T`` through the last pass (0 during the first pass, which has
 no memory to learn from).
 """
+
 import math
 from dataclasses import dataclass
 
@@ -28,8 +29,10 @@ def repeat_times(dataset) -> int:
     if isinstance(dataset, ConcatDataset):
         times = {repeat_times(d) for d in dataset.datasets}
         if len(times) > 1:
-            raise ValueError('PSKDHook cannot count passes over a ConcatDataset whose parts repeat a different '
-                             f'number of times ({sorted(times)}): wrap the ConcatDataset in one RepeatDataset.')
+            raise ValueError(
+                'PSKDHook cannot count passes over a ConcatDataset whose parts repeat a different '
+                f'number of times ({sorted(times)}): wrap the ConcatDataset in one RepeatDataset.'
+            )
         return times.pop()
     return 1
 
@@ -46,6 +49,7 @@ class AlphaSchedule:
         iters_per_epoch (int): Iterations per runner epoch (0 for iteration-based loops).
         by_iter (bool): Ramp alpha every iteration instead of once per pass.
     """
+
     alpha_T: float
     total_passes: float
     iters_per_pass: float

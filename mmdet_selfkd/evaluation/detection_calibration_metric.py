@@ -11,6 +11,7 @@ greedy matching. For the localisation-aware, class-wise LaECE_0 and LRP of
 Kuzucu et al. (ECCV 2024) see :class:`~.laece_metric.LaECEMetric`;
 docs/calibration.md compares the two.
 """
+
 import math
 import os.path as osp
 from typing import Dict, List, Mapping, Optional, Sequence, Tuple
@@ -36,14 +37,16 @@ def _to_numpy(x, dtype=np.float32) -> np.ndarray:
     return np.asarray(x, dtype=dtype)
 
 
-def match_detections(det_bboxes: np.ndarray,
-                     det_scores: np.ndarray,
-                     det_labels: np.ndarray,
-                     gt_bboxes: np.ndarray,
-                     gt_labels: np.ndarray,
-                     gt_ignore: Optional[np.ndarray] = None,
-                     iou_thr: float = 0.5,
-                     return_ious: bool = False) -> Tuple[np.ndarray, ...]:
+def match_detections(
+    det_bboxes: np.ndarray,
+    det_scores: np.ndarray,
+    det_labels: np.ndarray,
+    gt_bboxes: np.ndarray,
+    gt_labels: np.ndarray,
+    gt_ignore: Optional[np.ndarray] = None,
+    iou_thr: float = 0.5,
+    return_ious: bool = False,
+) -> Tuple[np.ndarray, ...]:
     """Greedily match the detections of one image to its ground truth.
 
     Detections are visited by decreasing score (stable for ties). Each one is
@@ -94,26 +97,22 @@ def match_detections(det_bboxes: np.ndarray,
     tp_ious = np.zeros(len(det_bboxes), dtype=np.float64)
     gt_matched = np.zeros(len(valid_labels), dtype=bool)
     for i in np.argsort(-np.asarray(det_scores), kind='stable'):
-        candidates = ((valid_labels == det_labels[i]) & ~gt_matched
-                      & (ious[i] >= iou_thr))
+        candidates = (valid_labels == det_labels[i]) & ~gt_matched & (ious[i] >= iou_thr)
         if candidates.any():
             # best IoU; ties go to the later GT, as in pycocotools
-            overlaps = np.where(candidates, ious[i], -1.)[::-1]
+            overlaps = np.where(candidates, ious[i], -1.0)[::-1]
             best = len(overlaps) - 1 - np.argmax(overlaps)
             gt_matched[best] = True
             is_tp[i] = True
             tp_ious[i] = ious[i, best]
         else:
-            is_ignored[i] = np.any((ignore_labels == det_labels[i])
-                                   & (iofs[i] >= iou_thr))
+            is_ignored[i] = np.any((ignore_labels == det_labels[i]) & (iofs[i] >= iou_thr))
     if return_ious:
         return is_tp, is_ignored, tp_ious
     return is_tp, is_ignored
 
 
-def calibration_errors(confidences: np.ndarray,
-                       correct: np.ndarray,
-                       num_bins: int = 10) -> Dict[str, np.ndarray]:
+def calibration_errors(confidences: np.ndarray, correct: np.ndarray, num_bins: int = 10) -> Dict[str, np.ndarray]:
     """Binned calibration errors of detection confidences.
 
     Confidences are split into ``B = num_bins`` equal-width bins
@@ -139,8 +138,7 @@ def calibration_errors(confidences: np.ndarray,
     conf = np.asarray(confidences, dtype=np.float64).reshape(-1)
     hits = np.asarray(correct, dtype=np.float64).reshape(-1)
     if conf.shape != hits.shape:
-        raise ValueError('confidences and correct must have the same length, '
-                         f'got {conf.size} and {hits.size}')
+        raise ValueError(f'confidences and correct must have the same length, got {conf.size} and {hits.size}')
     if np.any((conf < 0) | (conf > 1)):
         raise ValueError('confidences must lie in [0, 1]')
 
@@ -149,31 +147,28 @@ def calibration_errors(confidences: np.ndarray,
     filled = counts > 0
     bin_precision = np.full(num_bins, np.nan)
     bin_confidence = np.full(num_bins, np.nan)
-    bin_precision[filled] = (np.bincount(
-        bin_ids, weights=hits, minlength=num_bins)[filled] / counts[filled])
-    bin_confidence[filled] = (np.bincount(
-        bin_ids, weights=conf, minlength=num_bins)[filled] / counts[filled])
+    bin_precision[filled] = np.bincount(bin_ids, weights=hits, minlength=num_bins)[filled] / counts[filled]
+    bin_confidence[filled] = np.bincount(bin_ids, weights=conf, minlength=num_bins)[filled] / counts[filled]
 
     num_dets = conf.size
     gaps = np.abs(bin_precision - bin_confidence)[filled]
     empty = num_dets == 0
     return dict(
-        dece=np.nan if empty else float(
-            np.sum(counts[filled] / num_dets * gaps)),
+        dece=np.nan if empty else float(np.sum(counts[filled] / num_dets * gaps)),
         mce=np.nan if empty else float(gaps.max()),
         precision=np.nan if empty else float(hits.mean()),
         avg_conf=np.nan if empty else float(conf.mean()),
         num_dets=num_dets,
-        bin_edges=np.linspace(0., 1., num_bins + 1),
+        bin_edges=np.linspace(0.0, 1.0, num_bins + 1),
         bin_counts=counts,
         bin_precision=bin_precision,
-        bin_confidence=bin_confidence)
+        bin_confidence=bin_confidence,
+    )
 
 
-def plot_reliability_diagram(stats: Dict[str, np.ndarray],
-                             ax: Optional[Axes] = None,
-                             hist_ax: Optional[Axes] = None,
-                             title: Optional[str] = None) -> Figure:
+def plot_reliability_diagram(
+    stats: Dict[str, np.ndarray], ax: Optional[Axes] = None, hist_ax: Optional[Axes] = None, title: Optional[str] = None
+) -> Figure:
     """Draw a reliability diagram from :func:`calibration_errors` output.
 
     Bars show the precision of each confidence bin, hatched red bars the gap
@@ -194,36 +189,40 @@ def plot_reliability_diagram(stats: Dict[str, np.ndarray],
     """
     if ax is None:
         fig = Figure(figsize=(5, 6.5), layout='constrained')
-        ax, hist_ax = fig.subplots(
-            2, 1, sharex=True, gridspec_kw=dict(height_ratios=(3, 1)))
+        ax, hist_ax = fig.subplots(2, 1, sharex=True, gridspec_kw=dict(height_ratios=(3, 1)))
     edges = stats['bin_edges']
     centers, width = (edges[:-1] + edges[1:]) / 2, np.diff(edges)
     filled = stats['bin_counts'] > 0
     precision = stats['bin_precision'][filled]
     confidence = stats['bin_confidence'][filled]
 
-    ax.bar(centers[filled], precision, width=width[filled],
-           color='tab:blue', edgecolor='black', label='Precision')
-    ax.bar(centers[filled], confidence - precision, bottom=precision,
-           width=width[filled], color='tab:red', alpha=0.3, hatch='//',
-           edgecolor='tab:red', label='Gap to confidence')
+    ax.bar(centers[filled], precision, width=width[filled], color='tab:blue', edgecolor='black', label='Precision')
+    ax.bar(
+        centers[filled],
+        confidence - precision,
+        bottom=precision,
+        width=width[filled],
+        color='tab:red',
+        alpha=0.3,
+        hatch='//',
+        edgecolor='tab:red',
+        label='Gap to confidence',
+    )
     ax.plot([0, 1], [0, 1], 'k--', label='Perfect calibration')
     ax.set(xlim=(0, 1), ylim=(0, 1), ylabel='Precision')
     ax.legend(loc='upper left')
-    ax.set_title(title if title is not None else
-                 f"D-ECE = {stats['dece']:.4f}, MCE = {stats['mce']:.4f}")
+    ax.set_title(title if title is not None else f'D-ECE = {stats["dece"]:.4f}, MCE = {stats["mce"]:.4f}')
     if hist_ax is None:
         ax.set_xlabel('Confidence')
     else:
-        hist_ax.bar(centers, stats['bin_counts'], width=width,
-                    color='tab:gray', edgecolor='black')
+        hist_ax.bar(centers, stats['bin_counts'], width=width, color='tab:gray', edgecolor='black')
         hist_ax.set(xlim=(0, 1), xlabel='Confidence', ylabel='# detections')
     return ax.figure
 
 
-def plot_reliability_diagrams(panels: Mapping[str, Dict[str, np.ndarray]],
-                              notes: Optional[Mapping[str, str]] = None,
-                              panel_width: float = 3.6) -> Figure:
+def plot_reliability_diagrams(
+    panels: Mapping[str, Dict[str, np.ndarray]], notes: Optional[Mapping[str, str]] = None, panel_width: float = 3.6
+) -> Figure:
     """Reliability diagrams side by side, e.g. of several methods.
 
     One column per entry of ``panels``: the diagram of
@@ -244,18 +243,15 @@ def plot_reliability_diagrams(panels: Mapping[str, Dict[str, np.ndarray]],
     if not panels:
         raise ValueError('plot_reliability_diagrams needs at least one panel')
     notes = notes or {}
-    fig = Figure(figsize=(panel_width * len(panels), 5),
-                 layout='constrained')
+    fig = Figure(figsize=(panel_width * len(panels), 5), layout='constrained')
     FigureCanvasAgg(fig)
-    axes = fig.subplots(
-        2, len(panels), squeeze=False, sharex=True,
-        gridspec_kw=dict(height_ratios=(3, 1)))
+    axes = fig.subplots(2, len(panels), squeeze=False, sharex=True, gridspec_kw=dict(height_ratios=(3, 1)))
     for col, (name, stats) in enumerate(panels.items()):
-        dece = 'n/a' if math.isnan(stats['dece']) else f"{stats['dece']:.3f}"
+        dece = 'n/a' if math.isnan(stats['dece']) else f'{stats["dece"]:.3f}'
         note = f', {notes[name]}' if notes.get(name) else ''
         plot_reliability_diagram(
-            stats, ax=axes[0, col], hist_ax=axes[1, col],
-            title=f"{name}\nD-ECE {dece}, {stats['num_dets']} dets{note}")
+            stats, ax=axes[0, col], hist_ax=axes[1, col], title=f'{name}\nD-ECE {dece}, {stats["num_dets"]} dets{note}'
+        )
     return fig
 
 
@@ -324,24 +320,24 @@ class DetectionCalibrationMetric(BaseMetric):
 
     default_prefix: Optional[str] = 'calib'
 
-    def __init__(self,
-                 iou_thr: float = 0.5,
-                 score_thr: float = 0.3,
-                 num_bins: int = 10,
-                 out_dir: Optional[str] = None,
-                 save_diagram: bool = True,
-                 pairs_file: Optional[str] = None,
-                 collect_device: str = 'cpu',
-                 prefix: Optional[str] = None) -> None:
+    def __init__(
+        self,
+        iou_thr: float = 0.5,
+        score_thr: float = 0.3,
+        num_bins: int = 10,
+        out_dir: Optional[str] = None,
+        save_diagram: bool = True,
+        pairs_file: Optional[str] = None,
+        collect_device: str = 'cpu',
+        prefix: Optional[str] = None,
+    ) -> None:
         super().__init__(collect_device=collect_device, prefix=prefix)
         if not 0 < iou_thr <= 1:
             raise ValueError(f'iou_thr must be in (0, 1], got {iou_thr}')
         if not 0 <= score_thr < 1:
             raise ValueError(f'score_thr must be in [0, 1), got {score_thr}')
-        if isinstance(num_bins, bool) or not isinstance(
-                num_bins, int) or num_bins < 1:
-            raise ValueError(
-                f'num_bins must be an integer >= 1, got {num_bins!r}')
+        if isinstance(num_bins, bool) or not isinstance(num_bins, int) or num_bins < 1:
+            raise ValueError(f'num_bins must be an integer >= 1, got {num_bins!r}')
         self.iou_thr = iou_thr
         self.score_thr = score_thr
         self.num_bins = num_bins
@@ -350,25 +346,23 @@ class DetectionCalibrationMetric(BaseMetric):
         self.pairs_file = pairs_file
 
     @staticmethod
-    def _ground_truth(
-            data_sample: dict) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _ground_truth(data_sample: dict) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Return GT ``(bboxes, labels, ignore)`` in original coordinates."""
         if 'instances' in data_sample:
             anns = data_sample['instances']
-            return (_to_numpy([a['bbox'] for a in anns]).reshape(-1, 4),
-                    _to_numpy([a['bbox_label'] for a in anns], np.int64),
-                    _to_numpy([a.get('ignore_flag', 0) for a in anns], bool))
+            return (
+                _to_numpy([a['bbox'] for a in anns]).reshape(-1, 4),
+                _to_numpy([a['bbox_label'] for a in anns], np.int64),
+                _to_numpy([a.get('ignore_flag', 0) for a in anns], bool),
+            )
         if 'gt_instances' not in data_sample:
             raise KeyError(
                 'DetectionCalibrationMetric needs ground truth in the data '
-                "samples: keep LoadAnnotations in the test pipeline or add "
-                "'instances' to the PackDetInputs meta_keys")
-        parts = (data_sample['gt_instances'],
-                 data_sample.get('ignored_instances') or {})
-        bboxes = [
-            _to_numpy(p.get('bboxes', np.zeros((0, 4)))).reshape(-1, 4)
-            for p in parts
-        ]
+                'samples: keep LoadAnnotations in the test pipeline or add '
+                "'instances' to the PackDetInputs meta_keys"
+            )
+        parts = (data_sample['gt_instances'], data_sample.get('ignored_instances') or {})
+        bboxes = [_to_numpy(p.get('bboxes', np.zeros((0, 4)))).reshape(-1, 4) for p in parts]
         labels = [_to_numpy(p.get('labels', []), np.int64) for p in parts]
         ignore = np.repeat([False, True], [len(lb) for lb in labels])
         return np.concatenate(bboxes), np.concatenate(labels), ignore
@@ -390,8 +384,8 @@ class DetectionCalibrationMetric(BaseMetric):
             bboxes = _to_numpy(pred['bboxes']).reshape(-1, 4)[keep]
             scores = scores[keep]
             is_tp, is_ignored = match_detections(
-                bboxes, scores, labels, *self._ground_truth(data_sample),
-                iou_thr=self.iou_thr)
+                bboxes, scores, labels, *self._ground_truth(data_sample), iou_thr=self.iou_thr
+            )
             valid = ~is_ignored
             self.results.append((scores[valid], labels[valid], is_tp[valid]))
 
@@ -406,18 +400,14 @@ class DetectionCalibrationMetric(BaseMetric):
             ``precision``, ``avg_conf`` and ``num_dets``.
         """
         logger = MMLogger.get_current_instance()
-        empty = (np.zeros(0, np.float32), np.zeros(0, np.int64),
-                 np.zeros(0, bool))
-        scores, labels, is_tp = (
-            np.concatenate(x) for x in zip(empty, *results))
+        empty = (np.zeros(0, np.float32), np.zeros(0, np.int64), np.zeros(0, bool))
+        scores, labels, is_tp = (np.concatenate(x) for x in zip(empty, *results))
         if self.pairs_file is not None:
             mkdir_or_exist(osp.dirname(osp.abspath(self.pairs_file)))
-            np.savez(self.pairs_file, scores=scores, labels=labels,
-                     is_tp=is_tp)
+            np.savez(self.pairs_file, scores=scores, labels=labels, is_tp=is_tp)
         stats = calibration_errors(scores, is_tp, self.num_bins)
         per_class = [
-            calibration_errors(scores[labels == c], is_tp[labels == c],
-                               self.num_bins)['dece']
+            calibration_errors(scores[labels == c], is_tp[labels == c], self.num_bins)['dece']
             for c in np.unique(labels)
         ]
         metrics = dict(
@@ -426,31 +416,31 @@ class DetectionCalibrationMetric(BaseMetric):
             dece_per_class=float(np.mean(per_class)) if per_class else np.nan,
             precision=stats['precision'],
             avg_conf=stats['avg_conf'],
-            num_dets=stats['num_dets'])
+            num_dets=stats['num_dets'],
+        )
         if stats['num_dets'] == 0:
-            logger.warning('DetectionCalibrationMetric: no detection with '
-                           f'score >= {self.score_thr}; D-ECE is undefined.')
+            logger.warning(
+                f'DetectionCalibrationMetric: no detection with score >= {self.score_thr}; D-ECE is undefined.'
+            )
         elif self.save_diagram:
             self._save_diagram(stats, logger)
         return metrics
 
-    def _save_diagram(self, stats: Dict[str, np.ndarray],
-                      logger: MMLogger) -> None:
+    def _save_diagram(self, stats: Dict[str, np.ndarray], logger: MMLogger) -> None:
         """Save the reliability diagram under a not-yet-used file name."""
         out_dir = self.out_dir
         if out_dir is None and logger.log_file is not None:
             out_dir = osp.dirname(osp.abspath(logger.log_file))
         if out_dir is None:
-            print_log('DetectionCalibrationMetric: no out_dir and no log '
-                      'file; reliability diagram not saved.', logger=logger)
+            print_log(
+                'DetectionCalibrationMetric: no out_dir and no log file; reliability diagram not saved.', logger=logger
+            )
             return
         mkdir_or_exist(out_dir)
-        stem = osp.join(out_dir,
-                        f"reliability_{self.prefix.replace('/', '_')}_")
+        stem = osp.join(out_dir, f'reliability_{self.prefix.replace("/", "_")}_')
         index = 0
         while osp.exists(f'{stem}{index}.png'):
             index += 1
         fig = plot_reliability_diagram(stats)
         fig.savefig(f'{stem}{index}.png', dpi=120)
-        print_log(f'Reliability diagram saved to {stem}{index}.png',
-                  logger=logger)
+        print_log(f'Reliability diagram saved to {stem}{index}.png', logger=logger)

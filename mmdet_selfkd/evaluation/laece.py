@@ -16,14 +16,13 @@ of ``LaECE_c`` over the classes that have ground truth and detections.
 LaECE_0 uses IoU threshold 0 (any overlap-free unmatched GT of the class
 still makes a TP, of IoU 0) and 25 bins.
 """
+
 from typing import Dict
 
 import numpy as np
 
 
-def localisation_calibration_error(scores: np.ndarray,
-                                   tp_ious: np.ndarray,
-                                   num_bins: int = 25) -> Dict[str, object]:
+def localisation_calibration_error(scores: np.ndarray, tp_ious: np.ndarray, num_bins: int = 25) -> Dict[str, object]:
     """LaECE of one class, with its per-bin statistics.
 
     Args:
@@ -41,30 +40,26 @@ def localisation_calibration_error(scores: np.ndarray,
     conf = np.asarray(scores, dtype=np.float64).reshape(-1)
     ious = np.asarray(tp_ious, dtype=np.float64).reshape(-1)
     if conf.shape != ious.shape:
-        raise ValueError('scores and tp_ious must have the same length, '
-                         f'got {conf.size} and {ious.size}')
+        raise ValueError(f'scores and tp_ious must have the same length, got {conf.size} and {ious.size}')
     if np.any((conf < 0) | (conf > 1)):
         raise ValueError('scores must lie in [0, 1]')
-    edges = np.linspace(0., 1., num_bins + 1)
+    edges = np.linspace(0.0, 1.0, num_bins + 1)
     # right-closed bins, the first one closed on both sides
-    bin_ids = np.clip(
-        np.searchsorted(edges, conf, side='left') - 1, 0, num_bins - 1)
+    bin_ids = np.clip(np.searchsorted(edges, conf, side='left') - 1, 0, num_bins - 1)
     counts = np.bincount(bin_ids, minlength=num_bins)
     filled = counts > 0
     target = np.full(num_bins, np.nan)
     confidence = np.full(num_bins, np.nan)
-    target[filled] = np.bincount(
-        bin_ids, weights=ious, minlength=num_bins)[filled] / counts[filled]
-    confidence[filled] = np.bincount(
-        bin_ids, weights=conf, minlength=num_bins)[filled] / counts[filled]
+    target[filled] = np.bincount(bin_ids, weights=ious, minlength=num_bins)[filled] / counts[filled]
+    confidence[filled] = np.bincount(bin_ids, weights=conf, minlength=num_bins)[filled] / counts[filled]
     laece = np.nan
     if conf.size:
-        laece = float(np.sum(counts[filled] / conf.size *
-                             np.abs(target - confidence)[filled]))
+        laece = float(np.sum(counts[filled] / conf.size * np.abs(target - confidence)[filled]))
     return dict(
         laece=laece,
         num_dets=int(conf.size),
         bin_edges=edges,
         bin_counts=counts,
         bin_target=target,
-        bin_confidence=confidence)
+        bin_confidence=confidence,
+    )

@@ -4,6 +4,7 @@ Kuzucu, Oksuz, Sadeghi and Dokania, "On Calibration of Object Detectors:
 Pitfalls, Evaluation and Baselines", ECCV 2024 (code:
 github.com/fiveai/detection_calibration).
 """
+
 from typing import Dict, List, Optional, Sequence, Union
 
 import numpy as np
@@ -11,8 +12,7 @@ from mmdet.registry import METRICS
 from mmengine.evaluator import BaseMetric
 from mmengine.logging import MMLogger, print_log
 
-from .detection_calibration_metric import (DetectionCalibrationMetric,
-                                           _to_numpy, match_detections)
+from .detection_calibration_metric import DetectionCalibrationMetric, _to_numpy, match_detections
 from .laece import localisation_calibration_error
 from .lrp import lrp_optimal
 
@@ -75,22 +75,21 @@ class LaECEMetric(BaseMetric):
 
     default_prefix: Optional[str] = 'laece'
 
-    def __init__(self,
-                 iou_thr: float = 0.,
-                 num_bins: int = 25,
-                 score_thr: Union[float, str, Sequence[float]] = 'lrp_optimal',
-                 collect_device: str = 'cpu',
-                 prefix: Optional[str] = None) -> None:
+    def __init__(
+        self,
+        iou_thr: float = 0.0,
+        num_bins: int = 25,
+        score_thr: Union[float, str, Sequence[float]] = 'lrp_optimal',
+        collect_device: str = 'cpu',
+        prefix: Optional[str] = None,
+    ) -> None:
         super().__init__(collect_device=collect_device, prefix=prefix)
         if not 0 <= iou_thr < 1:
             raise ValueError(f'iou_thr must be in [0, 1), got {iou_thr}')
-        if isinstance(num_bins, bool) or not isinstance(
-                num_bins, int) or num_bins < 1:
-            raise ValueError(
-                f'num_bins must be an integer >= 1, got {num_bins!r}')
+        if isinstance(num_bins, bool) or not isinstance(num_bins, int) or num_bins < 1:
+            raise ValueError(f'num_bins must be an integer >= 1, got {num_bins!r}')
         if isinstance(score_thr, str) and score_thr != 'lrp_optimal':
-            raise ValueError("score_thr must be 'lrp_optimal', a float or a "
-                             f'list of floats, got {score_thr!r}')
+            raise ValueError(f"score_thr must be 'lrp_optimal', a float or a list of floats, got {score_thr!r}")
         self.iou_thr = iou_thr
         self.num_bins = num_bins
         self.score_thr = score_thr
@@ -114,15 +113,20 @@ class LaECEMetric(BaseMetric):
             scores = _to_numpy(pred['scores'], np.float64).reshape(-1)
             labels = _to_numpy(pred['labels'], np.int64).reshape(-1)
             bboxes = _to_numpy(pred['bboxes']).reshape(-1, 4)
-            gt_bboxes, gt_labels, gt_ignore = (
-                DetectionCalibrationMetric._ground_truth(data_sample))
+            gt_bboxes, gt_labels, gt_ignore = DetectionCalibrationMetric._ground_truth(data_sample)
             is_tp, is_ignored, tp_ious = match_detections(
-                bboxes, scores, labels, gt_bboxes, gt_labels, gt_ignore,
-                iou_thr=self.iou_thr, return_ious=True)
+                bboxes, scores, labels, gt_bboxes, gt_labels, gt_ignore, iou_thr=self.iou_thr, return_ious=True
+            )
             valid = ~is_ignored
-            self.results.append((scores[valid], labels[valid],
-                                 np.where(is_tp, tp_ious, 0.)[valid],
-                                 is_tp[valid], gt_labels[~gt_ignore]))
+            self.results.append(
+                (
+                    scores[valid],
+                    labels[valid],
+                    np.where(is_tp, tp_ious, 0.0)[valid],
+                    is_tp[valid],
+                    gt_labels[~gt_ignore],
+                )
+            )
 
     def _thresholds(self, num_classes: int) -> Optional[np.ndarray]:
         if self.score_thr == 'lrp_optimal':
@@ -131,8 +135,7 @@ class LaECEMetric(BaseMetric):
         if thr.size == 1:
             return np.full(num_classes, thr[0])
         if thr.size < num_classes:
-            raise ValueError(f'{thr.size} score thresholds for '
-                             f'{num_classes} classes')
+            raise ValueError(f'{thr.size} score thresholds for {num_classes} classes')
         return thr
 
     def compute_metrics(self, results: List[tuple]) -> Dict[str, float]:
@@ -145,28 +148,24 @@ class LaECEMetric(BaseMetric):
         Returns:
             dict[str, float]: see the class doc.
         """
-        empty = (np.zeros(0), np.zeros(0, np.int64), np.zeros(0),
-                 np.zeros(0, bool), np.zeros(0, np.int64))
-        scores, labels, tp_ious, is_tp, gt_labels = (
-            np.concatenate(x) for x in zip(empty, *results))
+        empty = (np.zeros(0), np.zeros(0, np.int64), np.zeros(0), np.zeros(0, bool), np.zeros(0, np.int64))
+        scores, labels, tp_ious, is_tp, gt_labels = (np.concatenate(x) for x in zip(empty, *results))
         num_classes = len((self.dataset_meta or {}).get('classes', ())) or (
-            int(max(labels.max(initial=-1), gt_labels.max(initial=-1))) + 1)
+            int(max(labels.max(initial=-1), gt_labels.max(initial=-1))) + 1
+        )
         fixed = self._thresholds(num_classes)
         num_gts = np.bincount(gt_labels, minlength=num_classes)
 
         laeces, lrps, thresholds, num_dets = [], [], {}, 0
         for c in np.flatnonzero(num_gts):
             sel = labels == c
-            lrp = lrp_optimal(scores[sel], is_tp[sel], tp_ious[sel],
-                              int(num_gts[c]), self.iou_thr)
+            lrp = lrp_optimal(scores[sel], is_tp[sel], tp_ious[sel], int(num_gts[c]), self.iou_thr)
             lrps.append(lrp)
             thr = lrp['threshold'] if fixed is None else fixed[c]
             thresholds[int(c)] = thr
             keep = sel if np.isnan(thr) else sel & (scores >= thr)
             if keep.any():
-                laeces.append(
-                    localisation_calibration_error(
-                        scores[keep], tp_ious[keep], self.num_bins)['laece'])
+                laeces.append(localisation_calibration_error(scores[keep], tp_ious[keep], self.num_bins)['laece'])
                 num_dets += int(keep.sum())
 
         def mean(key: str) -> float:
@@ -175,9 +174,9 @@ class LaECEMetric(BaseMetric):
             return float(np.mean(valid)) if valid else np.nan
 
         print_log(
-            'LaECEMetric: score thresholds per class: ' + ', '.join(
-                f'{c}: {t:.4f}' for c, t in thresholds.items()),
-            logger=MMLogger.get_current_instance())
+            'LaECEMetric: score thresholds per class: ' + ', '.join(f'{c}: {t:.4f}' for c, t in thresholds.items()),
+            logger=MMLogger.get_current_instance(),
+        )
         return {
             self.key: float(np.mean(laeces)) if laeces else np.nan,
             'olrp': mean('olrp'),

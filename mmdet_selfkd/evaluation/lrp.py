@@ -17,16 +17,15 @@ score at which LRP is lowest (oLRP); a class with ground truth but no true
 positive has oLRP 1 and no threshold (NaN; none of its detections is
 removed, as in the reference code).
 """
+
 from typing import Dict
 
 import numpy as np
 
 
-def lrp_optimal(scores: np.ndarray,
-                is_tp: np.ndarray,
-                tp_ious: np.ndarray,
-                num_gts: int,
-                iou_thr: float = 0.) -> Dict[str, float]:
+def lrp_optimal(
+    scores: np.ndarray, is_tp: np.ndarray, tp_ious: np.ndarray, num_gts: int, iou_thr: float = 0.0
+) -> Dict[str, float]:
     """oLRP of one class and its LRP-optimal score threshold.
 
     Detections are sorted by decreasing score (stable); LRP is evaluated
@@ -53,20 +52,20 @@ def lrp_optimal(scores: np.ndarray,
         raise ValueError(f'num_gts must be > 0, got {num_gts}')
     scores = np.asarray(scores, dtype=np.float64).reshape(-1)
     is_tp = np.asarray(is_tp, dtype=bool).reshape(-1)
-    tp_ious = np.where(is_tp, np.asarray(tp_ious, np.float64).reshape(-1), 0.)
+    tp_ious = np.where(is_tp, np.asarray(tp_ious, np.float64).reshape(-1), 0.0)
     if not is_tp.any():
-        return dict(olrp=1., olrp_loc=np.nan, olrp_fp=np.nan, olrp_fn=1.,
-                    threshold=np.nan)
+        return dict(olrp=1.0, olrp_loc=np.nan, olrp_fp=np.nan, olrp_fn=1.0, threshold=np.nan)
     order = np.argsort(-scores, kind='mergesort')
     tp = np.cumsum(is_tp[order])
     fp = np.cumsum(~is_tp[order])
     loc = tp - np.cumsum(tp_ious[order])
     fn = num_gts - tp
-    lrp = (loc / (1. - iou_thr) + fp + fn) / (tp + fp + fn)
+    lrp = (loc / (1.0 - iou_thr) + fp + fn) / (tp + fp + fn)
     best = int(np.argmin(lrp))
     return dict(
         olrp=float(lrp[best]),
         olrp_loc=float(loc[best] / tp[best]) if tp[best] else np.nan,
         olrp_fp=float(fp[best] / (tp[best] + fp[best])),
         olrp_fn=float(fn[best] / num_gts),
-        threshold=float(scores[order][best]))
+        threshold=float(scores[order][best]),
+    )

@@ -1,5 +1,6 @@
 """CS-KD's teacher: for each positive proposal, the prediction of a positive proposal of the same class
 from another image, from the batch when it has one, else from a class-wise memory of earlier batches."""
+
 from typing import Dict, List, Optional, Tuple
 
 import torch
@@ -42,7 +43,7 @@ class ClassPairTeacher(TeacherProvider):
         teacher_probs[rows[paired]] = probs[rows[partners[paired]]]
         has_teacher[rows[paired]] = True
         num_from_memory = 0
-        for i in (torch.nonzero(~paired).flatten().tolist() if self.use_memory else []):
+        for i in torch.nonzero(~paired).flatten().tolist() if self.use_memory else []:
             recalled = self.recall(batch.stage, int(labels[i]), keys[i])
             if recalled is not None:
                 teacher_probs[rows[i]], has_teacher[rows[i]] = recalled, True
@@ -91,14 +92,19 @@ class ClassPairTeacher(TeacherProvider):
         counts, self._counts = self._counts, dict(positives=0, in_batch=0, from_memory=0)
         if not counts['positives']:
             return {}
-        return dict(pair_rate=(counts['in_batch'] + counts['from_memory']) / counts['positives'],
-                    memory_pair_rate=counts['from_memory'] / counts['positives'])
+        return dict(
+            pair_rate=(counts['in_batch'] + counts['from_memory']) / counts['positives'],
+            memory_pair_rate=counts['from_memory'] / counts['positives'],
+        )
 
     def state_dict(self) -> dict:
-        slots = [(stage, label, key, probs) for (stage, label), entries in self.bank.items()
-                 for key, probs in entries]
-        return dict(stages=[s[0] for s in slots], labels=[s[1] for s in slots], keys=[s[2] for s in slots],
-                    probs=[s[3] for s in slots])
+        slots = [(stage, label, key, probs) for (stage, label), entries in self.bank.items() for key, probs in entries]
+        return dict(
+            stages=[s[0] for s in slots],
+            labels=[s[1] for s in slots],
+            keys=[s[2] for s in slots],
+            probs=[s[3] for s in slots],
+        )
 
     def load_state_dict(self, state: dict) -> None:
         self.bank = {}

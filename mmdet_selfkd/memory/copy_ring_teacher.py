@@ -6,6 +6,7 @@ model's module tree (so outside its ``state_dict``) and travel in the checkpoint
 :meth:`CopyRingTeacher.state_dict`. Cost: ``num_copies`` model copies in memory and one extra no-grad
 forward of backbone, neck and RoI head per copy and iteration.
 """
+
 from typing import List, Optional, Tuple
 
 import torch
@@ -66,15 +67,21 @@ class CopyRingTeacher(TeacherProvider):
         return sum(slot.nbytes() for slot in self.slots)
 
     def state_dict(self) -> dict:
-        return dict(num_logits=self.num_logits, num_copies=self.num_copies, interval=self.interval,
-                    slots=[slot.state_dict() for slot in self.slots])
+        return dict(
+            num_logits=self.num_logits,
+            num_copies=self.num_copies,
+            interval=self.interval,
+            slots=[slot.state_dict() for slot in self.slots],
+        )
 
     def load_state_dict(self, state: dict, model: nn.Module) -> None:
         """Restore the copies (``model`` is the template of each restored copy)."""
         for name in ('num_logits', 'num_copies', 'interval'):
             if state.get(name) != getattr(self, name):
-                raise ValueError(f'MrKD copies in the checkpoint have {name}={state.get(name)!r} but this run has '
-                                 f'{name}={getattr(self, name)!r}: resume with the settings they were saved with, '
-                                 'or start from `load_from` to begin without copies.')
+                raise ValueError(
+                    f'MrKD copies in the checkpoint have {name}={state.get(name)!r} but this run has '
+                    f'{name}={getattr(self, name)!r}: resume with the settings they were saved with, '
+                    'or start from `load_from` to begin without copies.'
+                )
         for slot, slot_state in zip(self.slots, state['slots']):
             slot.load_state_dict(slot_state, model)

@@ -13,18 +13,55 @@ Transforms that move boxes without recording the homography (``Expand``, ``MinIo
 start, by name. Transforms it does not know are refused too, unless the user lists them as not moving
 boxes (``PSKDHook(trusted_transforms=[...])``).
 """
+
 from typing import Iterable, List, Sequence
 
-from mmcv.transforms import (ImageToTensor, LoadAnnotations, LoadImageFromFile, Normalize, Pad, RandomChoiceResize,
-                             RandomGrayscale, RandomResize, ToTensor)
-from mmdet.datasets.transforms import (ColorTransform, CutOut, FilterAnnotations, GeomTransform,
-                                       LoadEmptyAnnotations, PackDetInputs, PhotoMetricDistortion, RandomCrop,
-                                       RandomErasing, RandomFlip, Resize, Transpose, YOLOXHSVRandomAug)
+from mmcv.transforms import (
+    ImageToTensor,
+    LoadAnnotations,
+    LoadImageFromFile,
+    Normalize,
+    Pad,
+    RandomChoiceResize,
+    RandomGrayscale,
+    RandomResize,
+    ToTensor,
+)
+from mmdet.datasets.transforms import (
+    ColorTransform,
+    CutOut,
+    FilterAnnotations,
+    GeomTransform,
+    LoadEmptyAnnotations,
+    PackDetInputs,
+    PhotoMetricDistortion,
+    RandomCrop,
+    RandomErasing,
+    RandomFlip,
+    Resize,
+    Transpose,
+    YOLOXHSVRandomAug,
+)
 
 # transforms that never move a box (Pad pads bottom and right only)
-BOX_PRESERVING = (LoadImageFromFile, LoadAnnotations, LoadEmptyAnnotations, FilterAnnotations, PackDetInputs,
-                  Normalize, Pad, PhotoMetricDistortion, ColorTransform, YOLOXHSVRandomAug, CutOut, RandomErasing,
-                  RandomGrayscale, ToTensor, ImageToTensor, Transpose)
+BOX_PRESERVING = (
+    LoadImageFromFile,
+    LoadAnnotations,
+    LoadEmptyAnnotations,
+    FilterAnnotations,
+    PackDetInputs,
+    Normalize,
+    Pad,
+    PhotoMetricDistortion,
+    ColorTransform,
+    YOLOXHSVRandomAug,
+    CutOut,
+    RandomErasing,
+    RandomGrayscale,
+    ToTensor,
+    ImageToTensor,
+    Transpose,
+)
 RECORDS_HOMOGRAPHY = (Resize, RandomFlip, RandomCrop, GeomTransform)
 HOMOGRAPHY_KEY = 'homography_matrix'
 
@@ -40,16 +77,20 @@ def check_train_pipeline(dataset, owner: str, trusted: Sequence[str] = ()) -> No
     """
     for pipeline in _pipelines(dataset):
         transforms = list(_flatten(pipeline.transforms))
-        unknown = [t for t in transforms if not isinstance(t, BOX_PRESERVING + RECORDS_HOMOGRAPHY)
-                   and type(t).__name__ not in trusted]
+        unknown = [
+            t
+            for t in transforms
+            if not isinstance(t, BOX_PRESERVING + RECORDS_HOMOGRAPHY) and type(t).__name__ not in trusted
+        ]
         if unknown:
             name = type(unknown[0]).__name__
             raise ValueError(
                 f'{owner}: the train pipeline has {name}, which moves boxes without recording the '
                 f'homography_matrix (or is unknown to PS-KD), so a memory entry could not find its box a pass '
                 f"later. Remove it from the train pipeline, use strategy='snapshot' (it re-scores the current "
-                f"RoIs and maps nothing), or, if {name} never moves boxes, declare it: "
-                f"PSKDHook(trusted_transforms=['{name}']).")
+                f'RoIs and maps nothing), or, if {name} never moves boxes, declare it: '
+                f"PSKDHook(trusted_transforms=['{name}'])."
+            )
         geometric = [t for t in transforms if isinstance(t, RECORDS_HOMOGRAPHY)]
         resizes = [t for t in geometric if isinstance(t, Resize)]
         others = [t for t in geometric if not isinstance(t, (Resize, RandomFlip))]
@@ -57,9 +98,10 @@ def check_train_pipeline(dataset, owner: str, trusted: Sequence[str] = ()) -> No
             what = type(others[0]).__name__ if others else f'{len(resizes)} resizes'
             raise ValueError(
                 f'{owner}: the train pipeline has {what}; PS-KD maps boxes back to the original image with '
-                "the homography_matrix mmdet records over them, which PackDetInputs drops by default. Add it: "
+                'the homography_matrix mmdet records over them, which PackDetInputs drops by default. Add it: '
                 "dict(type='PackDetInputs', meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', "
-                "'scale_factor', 'flip', 'flip_direction', 'homography_matrix')).")
+                "'scale_factor', 'flip', 'flip_direction', 'homography_matrix'))."
+            )
 
 
 def _pipelines(dataset) -> Iterable:

@@ -21,6 +21,7 @@ a few kB per image), so every rank holds the same memory at all times, teaches f
 predictions, and rank 0's checkpoint holds all of it. Rows are stored as :class:`~.topk_rows.TopKRows`
 (boxes in original-image pixels, exact integer class ids, fp16 top-k probabilities).
 """
+
 from typing import Dict, Tuple
 
 import torch
@@ -41,6 +42,7 @@ class PredictionMemory:
         num_classes (int): Logits per RoI, background included (``bbox_head.num_classes + 1``).
         topk (int): Probabilities kept per stored row.
     """
+
     strategy = ''
 
     def __init__(self, num_classes: int, topk: int = 5) -> None:
@@ -118,15 +120,22 @@ class PredictionMemory:
 
     def state_dict(self) -> dict:
         """Checkpoint state: both buffers (the same on every rank after :meth:`sync`)."""
-        return dict(strategy=self.strategy, num_classes=self.num_classes, topk=self.topk,
-                    prev_preds=_to_lists(self.prev_preds), cur_preds=_to_lists(self.cur_preds))
+        return dict(
+            strategy=self.strategy,
+            num_classes=self.num_classes,
+            topk=self.topk,
+            prev_preds=_to_lists(self.prev_preds),
+            cur_preds=_to_lists(self.cur_preds),
+        )
 
     def load_state_dict(self, state: dict) -> None:
         for name in ('strategy', 'num_classes', 'topk'):
             if state.get(name) != getattr(self, name):
-                raise ValueError(f'PS-KD memory in the checkpoint has {name}={state.get(name)!r} but this run '
-                                 f'has {name}={getattr(self, name)!r}: resume with the settings it was saved '
-                                 f'with, or start from `load_from` to begin with an empty memory.')
+                raise ValueError(
+                    f'PS-KD memory in the checkpoint has {name}={state.get(name)!r} but this run '
+                    f'has {name}={getattr(self, name)!r}: resume with the settings it was saved '
+                    f'with, or start from `load_from` to begin with an empty memory.'
+                )
         self.prev_preds = _from_lists(state['prev_preds'])
         self.cur_preds = _from_lists(state['cur_preds'])
         self._nbytes = sum(_size(rows) for buf in (self.prev_preds, self.cur_preds) for rows in buf.values())
@@ -147,8 +156,13 @@ def _size(rows: TopKRows) -> int:
 
 def _to_lists(preds: Dict[MemoryKey, TopKRows]) -> dict:
     # plain lists and tensors: loadable by torch.load(weights_only=True)
-    return dict(stages=[k[0] for k in preds], kinds=[k[1] for k in preds], keys=[k[2] for k in preds],
-                values=[rows.values for rows in preds.values()], ids=[rows.ids for rows in preds.values()])
+    return dict(
+        stages=[k[0] for k in preds],
+        kinds=[k[1] for k in preds],
+        keys=[k[2] for k in preds],
+        values=[rows.values for rows in preds.values()],
+        ids=[rows.ids for rows in preds.values()],
+    )
 
 
 def _from_lists(state: dict) -> Dict[MemoryKey, TopKRows]:
@@ -178,6 +192,7 @@ class GTMemory(PredictionMemory):
             positive of their GT; like a GT without positives, a GT with no such positive in a pass has
             no teacher in the next.
     """
+
     strategy = 'gt'
 
     def __init__(self, num_classes: int, topk: int = 5, mean_iou_thr: float = 0.0) -> None:
@@ -226,10 +241,12 @@ class IoUMemory(GTMemory):
         fallback (str): 'gt' or 'onehot', for positives without a match.
         mean_iou_thr (float): See :class:`GTMemory` (its means are the ``gt`` fallback).
     """
+
     strategy = 'iou'
 
-    def __init__(self, num_classes: int, topk: int = 5, iou_thr: float = 0.7, fallback: str = 'gt',
-                 mean_iou_thr: float = 0.0) -> None:
+    def __init__(
+        self, num_classes: int, topk: int = 5, iou_thr: float = 0.7, fallback: str = 'gt', mean_iou_thr: float = 0.0
+    ) -> None:
         super().__init__(num_classes, topk, mean_iou_thr)
         if not 0 < iou_thr <= 1:
             raise ValueError(f'PSKDHook(memory=dict(iou_thr={iou_thr})): iou_thr must be in (0, 1].')

@@ -2,11 +2,12 @@
 sampled proposals, mapped back to original-image coordinates so that they can be compared across
 passes whatever geometric augmentation the pipeline drew (see :mod:`.pipeline_check` for which
 pipelines can be mapped back)."""
+
 from dataclasses import dataclass
 from typing import List, Optional, Sequence
 
-import torch
 import numpy as np
+import torch
 from mmdet.structures.bbox import HorizontalBoxes, bbox_flip, get_box_tensor
 from torch import Tensor
 
@@ -18,8 +19,10 @@ def image_key(metainfo: dict) -> str:
     copies ``RepeatDataset`` makes, unlike ``sample_idx`` (local to a sub-dataset) or ``img_id``.
     """
     if 'img_path' not in metainfo:
-        raise KeyError("PS-KD needs 'img_path' in the data samples' metainfo: keep it in "
-                       "PackDetInputs(meta_keys=...) of the train pipeline.")
+        raise KeyError(
+            "PS-KD needs 'img_path' in the data samples' metainfo: keep it in "
+            'PackDetInputs(meta_keys=...) of the train pipeline.'
+        )
     return str(metainfo['img_path'])
 
 
@@ -56,6 +59,7 @@ def to_original_coords(boxes: Tensor, metainfo: dict) -> Tensor:
 @dataclass
 class ImageRoIs:
     """The sampled RoIs of one image, positives first as in mmdet's ``SamplingResult``."""
+
     key: str
     gt_boxes: Tensor  # (G, 4) original coords
     gt_labels: Tensor  # (G,)
@@ -75,24 +79,40 @@ class RoIBatch:
     For an RoI head the rows are the sampled RoIs (positives first per image); for a dense head
     (RetinaNet) they are the positive anchors, image by image.
     """
+
     stage: int
     images: List[ImageRoIs]
     rois: Optional[Tensor] = None  # (N, 5) on the model's device, for teachers that re-score them
 
     @classmethod
-    def from_sampling(cls, stage: int, sampling_results: Sequence, batch_metainfo: Sequence[dict],
-                      batch_gt_instances: Sequence, rois: Tensor) -> 'RoIBatch':
+    def from_sampling(
+        cls,
+        stage: int,
+        sampling_results: Sequence,
+        batch_metainfo: Sequence[dict],
+        batch_gt_instances: Sequence,
+        rois: Tensor,
+    ) -> 'RoIBatch':
         """The sampled RoIs of an RoI-head stage (mmdet ``SamplingResult`` per image)."""
-        images = [_image_rois(meta, gts, res.pos_priors, res.pos_assigned_gt_inds, int(res.neg_priors.size(0)))
-                  for res, meta, gts in zip(sampling_results, batch_metainfo, batch_gt_instances)]
+        images = [
+            _image_rois(meta, gts, res.pos_priors, res.pos_assigned_gt_inds, int(res.neg_priors.size(0)))
+            for res, meta, gts in zip(sampling_results, batch_metainfo, batch_gt_instances)
+        ]
         return cls(stage=stage, images=images, rois=rois)
 
     @classmethod
-    def from_positives(cls, batch_pos_boxes: Sequence[Tensor], batch_pos_gt_inds: Sequence[Tensor],
-                       batch_metainfo: Sequence[dict], batch_gt_instances: Sequence) -> 'RoIBatch':
+    def from_positives(
+        cls,
+        batch_pos_boxes: Sequence[Tensor],
+        batch_pos_gt_inds: Sequence[Tensor],
+        batch_metainfo: Sequence[dict],
+        batch_gt_instances: Sequence,
+    ) -> 'RoIBatch':
         """The positive anchors of a dense head: per image, their boxes and assigned GT indices."""
-        images = [_image_rois(meta, gts, boxes, gt_inds, 0) for boxes, gt_inds, meta, gts in
-                  zip(batch_pos_boxes, batch_pos_gt_inds, batch_metainfo, batch_gt_instances)]
+        images = [
+            _image_rois(meta, gts, boxes, gt_inds, 0)
+            for boxes, gt_inds, meta, gts in zip(batch_pos_boxes, batch_pos_gt_inds, batch_metainfo, batch_gt_instances)
+        ]
         return cls(stage=0, images=images)
 
     def split_rows(self, rows: Tensor) -> List[Tensor]:
@@ -102,9 +122,11 @@ class RoIBatch:
 
 def _image_rois(metainfo: dict, gt_instances, pos_boxes: Tensor, pos_gt_inds: Tensor, num_neg: int) -> ImageRoIs:
     """One image's rows, boxes mapped to original-image coordinates."""
-    return ImageRoIs(key=image_key(metainfo),
-                     gt_boxes=to_original_coords(get_box_tensor(gt_instances.bboxes), metainfo),
-                     gt_labels=gt_instances.labels.detach().cpu(),
-                     pos_boxes=to_original_coords(get_box_tensor(pos_boxes), metainfo),
-                     pos_gt_inds=pos_gt_inds.detach().cpu(),
-                     num_neg=num_neg)
+    return ImageRoIs(
+        key=image_key(metainfo),
+        gt_boxes=to_original_coords(get_box_tensor(gt_instances.bboxes), metainfo),
+        gt_labels=gt_instances.labels.detach().cpu(),
+        pos_boxes=to_original_coords(get_box_tensor(pos_boxes), metainfo),
+        pos_gt_inds=pos_gt_inds.detach().cpu(),
+        num_neg=num_neg,
+    )

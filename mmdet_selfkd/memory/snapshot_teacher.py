@@ -19,6 +19,7 @@ random batch augmentations of the data preprocessor (``BatchSyncRandomResize``, 
 second time and the teacher's RoIs line up with the student's. Cost: one extra no-grad forward of
 backbone, neck and RoI head per iteration.
 """
+
 import copy
 from typing import Optional, Tuple
 
@@ -37,6 +38,7 @@ class SnapshotTeacher:
     Args:
         num_classes (int): Logits per RoI, background included.
     """
+
     strategy = 'snapshot'
 
     def __init__(self, num_classes: int) -> None:
@@ -99,16 +101,22 @@ class SnapshotTeacher:
         return set()
 
     def state_dict(self) -> dict:
-        return dict(strategy=self.strategy, num_classes=self.num_classes,
-                    snapshot=None if self.snapshot is None else
-                    {name: t.cpu() for name, t in self.snapshot.state_dict().items()})
+        return dict(
+            strategy=self.strategy,
+            num_classes=self.num_classes,
+            snapshot=None
+            if self.snapshot is None
+            else {name: t.cpu() for name, t in self.snapshot.state_dict().items()},
+        )
 
     def load_state_dict(self, state: dict, model: Optional[nn.Module] = None) -> None:
         for name in ('strategy', 'num_classes'):
             if state.get(name) != getattr(self, name):
-                raise ValueError(f'PS-KD memory in the checkpoint has {name}={state.get(name)!r} but this run '
-                                 f'has {name}={getattr(self, name)!r}: resume with the settings it was saved '
-                                 f'with, or start from `load_from` to begin with an empty memory.')
+                raise ValueError(
+                    f'PS-KD memory in the checkpoint has {name}={state.get(name)!r} but this run '
+                    f'has {name}={getattr(self, name)!r}: resume with the settings it was saved '
+                    f'with, or start from `load_from` to begin with an empty memory.'
+                )
         if state['snapshot'] is not None:
             self.end_pass(model)
             self.snapshot.load_state_dict(state['snapshot'])

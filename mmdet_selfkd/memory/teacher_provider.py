@@ -1,5 +1,6 @@
 """The teacher-provider interface: what a self-KD RoI head asks, once per stage and batch, for the teacher
 of a :class:`~mmdet_selfkd.models.losses.ProvidedTeacherKDLoss`."""
+
 from typing import Tuple
 
 from torch import Tensor

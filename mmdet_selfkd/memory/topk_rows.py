@@ -10,6 +10,7 @@ Class ids are integers, so they are exact for any number of classes (an fp16 id 
 to 2048; V3Det has 13,204 classes); they take int16 where every id fits (up to 32,767 logits), else int32.
 :func:`decode_topk` spreads the remaining mass ``1 - sum(p)`` evenly over the other classes.
 """
+
 from typing import NamedTuple
 
 import torch
@@ -21,6 +22,7 @@ INT16_MAX = torch.iinfo(torch.int16).max
 class TopKRows(NamedTuple):
     """One stored entry: ``values`` fp16 (R, 4 + k) boxes and probabilities, ``ids`` (R, 1 + k) label and
     classes."""
+
     values: Tensor
     ids: Tensor
 
@@ -67,5 +69,5 @@ def from_packed_fp16(rows: Tensor) -> TopKRows:
     """An entry of the earlier one-tensor format (fp16 ``[box, label, p_1..p_k, c_1..c_k]``, written by
     checkpoints of mmdet_selfkd 0.1), converted exactly: those ids were exact up to 2048 classes."""
     k = (rows.size(1) - 5) // 2
-    ids = torch.cat([rows[:, 4:5], rows[:, 5 + k:]], 1)
-    return TopKRows(torch.cat([rows[:, :4], rows[:, 5:5 + k]], 1), ids.long().to(torch.int16))
+    ids = torch.cat([rows[:, 4:5], rows[:, 5 + k :]], 1)
+    return TopKRows(torch.cat([rows[:, :4], rows[:, 5 : 5 + k]], 1), ids.long().to(torch.int16))

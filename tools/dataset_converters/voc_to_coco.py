@@ -47,6 +47,7 @@ Usage::
     python tools/dataset_converters/voc_to_coco.py VOC_ROOT OUT_DIR \
         [--splits train val test] [--classes RBC WBC Platelets]
 """
+
 import argparse
 import json
 import xml.etree.ElementTree as ET
@@ -102,19 +103,16 @@ def read_split_ids(voc_root: Path, split: str) -> List[str]:
     split_file = voc_root / 'ImageSets' / 'Main' / f'{split}.txt'
     if not split_file.is_file():
         raise VOCFormatError(f'split file not found: {split_file}')
-    ids = [line.split()[0] for line in split_file.read_text().splitlines()
-           if line.strip()]
+    ids = [line.split()[0] for line in split_file.read_text().splitlines() if line.strip()]
     seen = set()
     for img_id in ids:
         if img_id in seen:
-            raise VOCFormatError(f'{split_file}: image id {img_id!r} is '
-                                 'listed more than once')
+            raise VOCFormatError(f'{split_file}: image id {img_id!r} is listed more than once')
         seen.add(img_id)
     return ids
 
 
-def _required_text(elem: ET.Element, tag: str, xml_path: Path,
-                   where: str) -> str:
+def _required_text(elem: ET.Element, tag: str, xml_path: Path, where: str) -> str:
     """Return the stripped text of child ``tag`` or raise naming the file."""
     child = elem.find(tag)
     if child is None or child.text is None or not child.text.strip():
@@ -127,8 +125,7 @@ def _to_int(text: str, xml_path: Path, what: str) -> int:
     try:
         return int(float(text))
     except ValueError:
-        raise VOCFormatError(
-            f'{xml_path}: {what} is not a number: {text!r}') from None
+        raise VOCFormatError(f'{xml_path}: {what} is not a number: {text!r}') from None
 
 
 def _parse_object(obj: ET.Element, index: int, xml_path: Path) -> VOCObject:
@@ -139,12 +136,15 @@ def _parse_object(obj: ET.Element, index: int, xml_path: Path) -> VOCObject:
     if bndbox is None:
         raise VOCFormatError(f'{xml_path}: {where} ({name}) has no <bndbox>')
     box = tuple(
-        _to_int(_required_text(bndbox, tag, xml_path, f'{where} <bndbox>'),
-                xml_path, f'{where} <{tag}>') for tag in BOX_FIELDS)
+        _to_int(_required_text(bndbox, tag, xml_path, f'{where} <bndbox>'), xml_path, f'{where} <{tag}>')
+        for tag in BOX_FIELDS
+    )
     difficult_elem = obj.find('difficult')
-    difficult = (difficult_elem is not None and difficult_elem.text is not None
-                 and _to_int(difficult_elem.text, xml_path,
-                             f'{where} <difficult>') == 1)
+    difficult = (
+        difficult_elem is not None
+        and difficult_elem.text is not None
+        and _to_int(difficult_elem.text, xml_path, f'{where} <difficult>') == 1
+    )
     return VOCObject(name=name, box=box, difficult=difficult)
 
 
@@ -167,8 +167,7 @@ def _image_size(img_path: Path, xml_path: Path) -> Tuple[int, int]:
         with Image.open(img_path) as img:
             return img.size
     except OSError as err:
-        raise VOCFormatError(f'{xml_path}: <size> is missing or zero and '
-                             f'{img_path} cannot be read ({err})') from None
+        raise VOCFormatError(f'{xml_path}: <size> is missing or zero and {img_path} cannot be read ({err})') from None
 
 
 def parse_voc_xml(voc_root: Path, img_id: str) -> VOCImage:
@@ -191,8 +190,7 @@ def parse_voc_xml(voc_root: Path, img_id: str) -> VOCImage:
     if not xml_path.is_file():
         raise VOCFormatError(f'annotation file not found: {xml_path}')
     if not img_path.is_file():
-        raise VOCFormatError(f'image file not found: {img_path} '
-                             f'(annotated by {xml_path})')
+        raise VOCFormatError(f'image file not found: {img_path} (annotated by {xml_path})')
     try:
         root = ET.parse(xml_path).getroot()
     except ET.ParseError as err:
@@ -200,10 +198,7 @@ def parse_voc_xml(voc_root: Path, img_id: str) -> VOCImage:
     width, height = _xml_size(root, xml_path)
     if width <= 0 or height <= 0:
         width, height = _image_size(img_path, xml_path)
-    objects = [
-        _parse_object(obj, i, xml_path)
-        for i, obj in enumerate(root.findall('object'))
-    ]
+    objects = [_parse_object(obj, i, xml_path) for i, obj in enumerate(root.findall('object'))]
     return VOCImage(xml_path, file_name, width, height, objects)
 
 
@@ -212,8 +207,7 @@ def collect_classes(images: Sequence[VOCImage]) -> List[str]:
     return sorted({obj.name for img in images for obj in img.objects})
 
 
-def check_classes(images: Sequence[VOCImage],
-                  classes: Sequence[str]) -> None:
+def check_classes(images: Sequence[VOCImage], classes: Sequence[str]) -> None:
     """Ensure every object's class is one of ``classes``.
 
     Args:
@@ -230,13 +224,10 @@ def check_classes(images: Sequence[VOCImage],
     for img in images:
         for obj in img.objects:
             if obj.name not in allowed:
-                raise VOCFormatError(
-                    f'{img.xml_path}: unknown class {obj.name!r} '
-                    f'(expected one of {list(classes)})')
+                raise VOCFormatError(f'{img.xml_path}: unknown class {obj.name!r} (expected one of {list(classes)})')
 
 
-def voc_box_to_coco(box: Tuple[int, int, int, int], width: int,
-                    height: int) -> Optional[List[int]]:
+def voc_box_to_coco(box: Tuple[int, int, int, int], width: int, height: int) -> Optional[List[int]]:
     """Convert a 1-based VOC box to a clipped COCO ``[x, y, w, h]`` box.
 
     Args:
@@ -259,8 +250,7 @@ def voc_box_to_coco(box: Tuple[int, int, int, int], width: int,
     return [x1, y1, x2 - x1, y2 - y1]
 
 
-def _coco_annotation(ann_id: int, image_id: int, category_id: int,
-                     bbox: List[int], difficult: bool) -> dict:
+def _coco_annotation(ann_id: int, image_id: int, category_id: int, bbox: List[int], difficult: bool) -> dict:
     """Build one COCO annotation dict from a clipped ``[x, y, w, h]`` box."""
     x, y, w, h = bbox
     return dict(
@@ -270,11 +260,11 @@ def _coco_annotation(ann_id: int, image_id: int, category_id: int,
         bbox=bbox,
         area=w * h,
         iscrowd=int(difficult),
-        segmentation=[[x, y, x, y + h, x + w, y + h, x + w, y]])
+        segmentation=[[x, y, x, y + h, x + w, y + h, x + w, y]],
+    )
 
 
-def build_coco_dict(images: Sequence[VOCImage],
-                    classes: Sequence[str]) -> Tuple[dict, int]:
+def build_coco_dict(images: Sequence[VOCImage], classes: Sequence[str]) -> Tuple[dict, int]:
     """Build a COCO instance dict for one split.
 
     Args:
@@ -288,32 +278,28 @@ def build_coco_dict(images: Sequence[VOCImage],
     coco = dict(
         images=[],
         annotations=[],
-        categories=[
-            dict(id=cid, name=name, supercategory='none')
-            for name, cid in cat_ids.items()
-        ])
+        categories=[dict(id=cid, name=name, supercategory='none') for name, cid in cat_ids.items()],
+    )
     dropped = 0
     for image_id, img in enumerate(images, start=1):
-        coco['images'].append(
-            dict(id=image_id, file_name=img.file_name, width=img.width,
-                 height=img.height))
+        coco['images'].append(dict(id=image_id, file_name=img.file_name, width=img.width, height=img.height))
         for obj in img.objects:
             bbox = voc_box_to_coco(obj.box, img.width, img.height)
             if bbox is None:
                 dropped += 1
                 continue
             coco['annotations'].append(
-                _coco_annotation(
-                    len(coco['annotations']) + 1, image_id,
-                    cat_ids[obj.name], bbox, obj.difficult))
+                _coco_annotation(len(coco['annotations']) + 1, image_id, cat_ids[obj.name], bbox, obj.difficult)
+            )
     return coco, dropped
 
 
 def convert_voc_to_coco(
-        voc_root: PathLike,
-        out_dir: PathLike,
-        splits: Sequence[str] = DEFAULT_SPLITS,
-        classes: Optional[Sequence[str]] = None) -> Dict[str, dict]:
+    voc_root: PathLike,
+    out_dir: PathLike,
+    splits: Sequence[str] = DEFAULT_SPLITS,
+    classes: Optional[Sequence[str]] = None,
+) -> Dict[str, dict]:
     """Convert the given splits of a VOC folder to ``out_dir/<split>.json``.
 
     Args:
@@ -333,11 +319,7 @@ def convert_voc_to_coco(
         VOCFormatError: On any missing or invalid input; nothing is written.
     """
     voc_root, out_dir = Path(voc_root), Path(out_dir)
-    parsed = {
-        split: [parse_voc_xml(voc_root, i)
-                for i in read_split_ids(voc_root, split)]
-        for split in splits
-    }
+    parsed = {split: [parse_voc_xml(voc_root, i) for i in read_split_ids(voc_root, split)] for split in splits}
     all_images = [img for images in parsed.values() for img in images]
     if classes is None:
         classes = collect_classes(all_images)
@@ -350,26 +332,27 @@ def convert_voc_to_coco(
         out_path = out_dir / f'{split}.json'
         out_path.write_text(json.dumps(coco))
         stats[split] = dict(
-            images=len(coco['images']),
-            boxes=len(coco['annotations']),
-            dropped_degenerate=dropped,
-            path=str(out_path))
+            images=len(coco['images']), boxes=len(coco['annotations']), dropped_degenerate=dropped, path=str(out_path)
+        )
     return stats
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     """Parse command-line arguments."""
     parser = argparse.ArgumentParser(
-        description='Convert a VOC-format folder to COCO instance JSONs '
-        '(OUT_DIR/<split>.json).')
-    parser.add_argument('voc_root', help='folder with Annotations/, '
-                        'ImageSets/Main/ and JPEGImages/')
+        description='Convert a VOC-format folder to COCO instance JSONs (OUT_DIR/<split>.json).'
+    )
+    parser.add_argument('voc_root', help='folder with Annotations/, ImageSets/Main/ and JPEGImages/')
     parser.add_argument('out_dir', help='output folder for <split>.json')
-    parser.add_argument('--splits', nargs='+', default=list(DEFAULT_SPLITS),
-                        help='splits to convert (default: train val test)')
-    parser.add_argument('--classes', nargs='+', default=None,
-                        help='class names in category-id order (default: '
-                        'sorted names found in the XMLs)')
+    parser.add_argument(
+        '--splits', nargs='+', default=list(DEFAULT_SPLITS), help='splits to convert (default: train val test)'
+    )
+    parser.add_argument(
+        '--classes',
+        nargs='+',
+        default=None,
+        help='class names in category-id order (default: sorted names found in the XMLs)',
+    )
     return parser.parse_args(argv)
 
 
@@ -377,14 +360,15 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     """Run the converter and print per-split statistics."""
     args = parse_args(argv)
     try:
-        stats = convert_voc_to_coco(args.voc_root, args.out_dir, args.splits,
-                                    args.classes)
+        stats = convert_voc_to_coco(args.voc_root, args.out_dir, args.splits, args.classes)
     except VOCFormatError as err:
         raise SystemExit(f'error: {err}') from None
     for split, s in stats.items():
-        print(f'{split}: {s["images"]} images, {s["boxes"]} boxes written, '
-              f'{s["dropped_degenerate"]} degenerate boxes dropped '
-              f'-> {s["path"]}')
+        print(
+            f'{split}: {s["images"]} images, {s["boxes"]} boxes written, '
+            f'{s["dropped_degenerate"]} degenerate boxes dropped '
+            f'-> {s["path"]}'
+        )
 
 
 if __name__ == '__main__':

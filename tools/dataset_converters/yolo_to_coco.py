@@ -58,6 +58,7 @@ Usage::
     python tools/dataset_converters/yolo_to_coco.py YOLO_ROOT OUT_DIR \
         [--splits train valid test]
 """
+
 import argparse
 import json
 import math
@@ -71,8 +72,7 @@ from PIL import Image, UnidentifiedImageError
 PathLike = Union[str, Path]
 DEFAULT_SPLITS = ('train', 'valid', 'val', 'test')
 # The image suffixes ultralytics accepts that Pillow can read.
-IMG_SUFFIXES = ('.bmp', '.jpeg', '.jpg', '.mpo', '.png', '.tif', '.tiff',
-                '.webp')
+IMG_SUFFIXES = ('.bmp', '.jpeg', '.jpg', '.mpo', '.png', '.tif', '.tiff', '.webp')
 EXIF_ORIENTATION = 0x0112
 EXIF_TRANSPOSED = (5, 6, 7, 8)  # orientations that swap width and height
 COORD_TOL = 1e-6
@@ -130,15 +130,13 @@ def read_names(yolo_root: Path) -> List[str]:
     names = data['names']
     if isinstance(names, dict):
         keys = list(names)
-        if not all(isinstance(k, int) and not isinstance(k, bool)
-                   for k in keys) or sorted(keys) != list(range(len(keys))):
-            raise YOLOFormatError(
-                f'{yaml_path}: "names" keys must be the integers 0..'
-                f'{len(keys) - 1}, got {keys}')
+        if not all(isinstance(k, int) and not isinstance(k, bool) for k in keys) or sorted(keys) != list(
+            range(len(keys))
+        ):
+            raise YOLOFormatError(f'{yaml_path}: "names" keys must be the integers 0..{len(keys) - 1}, got {keys}')
         names = [names[i] for i in range(len(keys))]
     elif not isinstance(names, list):
-        raise YOLOFormatError(f'{yaml_path}: "names" must be a list or a '
-                              f'dict, got {type(names).__name__}')
+        raise YOLOFormatError(f'{yaml_path}: "names" must be a list or a dict, got {type(names).__name__}')
     if not names:
         raise YOLOFormatError(f'{yaml_path}: "names" is empty')
     names = [str(n) if n is not None else '' for n in names]
@@ -147,8 +145,7 @@ def read_names(yolo_root: Path) -> List[str]:
     if len(set(names)) != len(names):
         raise YOLOFormatError(f'{yaml_path}: duplicate class names in {names}')
     if 'nc' in data and data['nc'] != len(names):
-        raise YOLOFormatError(f'{yaml_path}: nc is {data["nc"]!r} but '
-                              f'"names" has {len(names)} entries')
+        raise YOLOFormatError(f'{yaml_path}: nc is {data["nc"]!r} but "names" has {len(names)} entries')
     return names
 
 
@@ -158,7 +155,8 @@ def find_splits(yolo_root: Path) -> List[str]:
     if not splits:
         raise YOLOFormatError(
             f'{yolo_root}: no split folder with images/ found (looked for '
-            f'{", ".join(DEFAULT_SPLITS)}); name them with --splits')
+            f'{", ".join(DEFAULT_SPLITS)}); name them with --splits'
+        )
     return splits
 
 
@@ -176,8 +174,7 @@ def image_size(img_path: Path) -> Tuple[int, int]:
             except Exception:  # a broken EXIF block: treat as upright
                 orientation = None
     except (OSError, UnidentifiedImageError) as err:
-        raise YOLOFormatError(
-            f'{img_path}: cannot read image ({err})') from None
+        raise YOLOFormatError(f'{img_path}: cannot read image ({err})') from None
     if orientation in EXIF_TRANSPOSED:
         width, height = height, width
     if width <= 0 or height <= 0:
@@ -195,8 +192,7 @@ def _parse_number(token: str, where: str) -> float:
     return value
 
 
-def parse_label_line(line: str, line_no: int, label_path: Path,
-                     num_classes: int) -> YOLOObject:
+def parse_label_line(line: str, line_no: int, label_path: Path, num_classes: int) -> YOLOObject:
     """Parse one non-blank line of a YOLO label file.
 
     Args:
@@ -221,25 +217,23 @@ def parse_label_line(line: str, line_no: int, label_path: Path,
         raise YOLOFormatError(
             f'{where}: expected "class cx cy w h" (5 fields) or a polygon '
             f'"class x1 y1 x2 y2 x3 y3 ..." (an odd number >= 7), got {n} '
-            f'fields: {line.strip()!r}')
+            f'fields: {line.strip()!r}'
+        )
     cls = _parse_number(tokens[0], f'{where}: class id')
     if not cls.is_integer():
-        raise YOLOFormatError(
-            f'{where}: class id is not an integer: {tokens[0]!r}')
+        raise YOLOFormatError(f'{where}: class id is not an integer: {tokens[0]!r}')
     class_id = int(cls)
     if not 0 <= class_id < num_classes:
         raise YOLOFormatError(
-            f'{where}: class id {class_id} out of range [0, {num_classes}) '
-            f'(data.yaml has {num_classes} names)')
-    values = [
-        _parse_number(t, f'{where}: field {i + 2}')
-        for i, t in enumerate(tokens[1:])
-    ]
+            f'{where}: class id {class_id} out of range [0, {num_classes}) (data.yaml has {num_classes} names)'
+        )
+    values = [_parse_number(t, f'{where}: field {i + 2}') for i, t in enumerate(tokens[1:])]
     for i, v in enumerate(values):
         if not -COORD_TOL <= v <= 1 + COORD_TOL:
             raise YOLOFormatError(
                 f'{where}: field {i + 2} is {tokens[i + 1]!r}, outside [0, 1] '
-                '(YOLO coordinates are normalised by the image size)')
+                '(YOLO coordinates are normalised by the image size)'
+            )
     if n == 5:
         cx, cy, w, h = values
         corners = (cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2)
@@ -254,16 +248,15 @@ def parse_label_file(label_path: Path, num_classes: int) -> List[YOLOObject]:
     try:
         text = label_path.read_text()
     except (OSError, UnicodeDecodeError) as err:
-        raise YOLOFormatError(
-            f'{label_path}: cannot read label file ({err})') from None
+        raise YOLOFormatError(f'{label_path}: cannot read label file ({err})') from None
     return [
         parse_label_line(line, i, label_path, num_classes)
-        for i, line in enumerate(text.splitlines(), start=1) if line.strip()
+        for i, line in enumerate(text.splitlines(), start=1)
+        if line.strip()
     ]
 
 
-def parse_split(yolo_root: Path, split: str,
-                num_classes: int) -> List[YOLOImage]:
+def parse_split(yolo_root: Path, split: str, num_classes: int) -> List[YOLOImage]:
     """Parse ``<split>/images`` and ``<split>/labels``.
 
     Returns:
@@ -279,39 +272,38 @@ def parse_split(yolo_root: Path, split: str,
         raise YOLOFormatError(f'image folder not found: {img_dir}')
     if not label_dir.is_dir():
         raise YOLOFormatError(f'label folder not found: {label_dir}')
-    img_paths = sorted(p for p in img_dir.iterdir()
-                       if p.is_file() and p.suffix.lower() in IMG_SUFFIXES)
+    img_paths = sorted(p for p in img_dir.iterdir() if p.is_file() and p.suffix.lower() in IMG_SUFFIXES)
     by_stem: Dict[str, Path] = {}
     for p in img_paths:
         if p.stem in by_stem:
             raise YOLOFormatError(
-                f'{by_stem[p.stem]} and {p} would share the label file '
-                f'{label_dir / (p.stem + ".txt")}')
+                f'{by_stem[p.stem]} and {p} would share the label file {label_dir / (p.stem + ".txt")}'
+            )
         by_stem[p.stem] = p
     for label_path in sorted(label_dir.glob('*.txt')):
         if label_path.stem not in by_stem:
             raise YOLOFormatError(
-                f'{label_path}: no image {label_path.stem}.* with a suffix '
-                f'in {", ".join(IMG_SUFFIXES)} in {img_dir}')
+                f'{label_path}: no image {label_path.stem}.* with a suffix in {", ".join(IMG_SUFFIXES)} in {img_dir}'
+            )
     images = []
     for p in img_paths:
         width, height = image_size(p)
         label_path = label_dir / f'{p.stem}.txt'
         has_label = label_path.is_file()
-        objects = parse_label_file(label_path, num_classes) if has_label \
-            else []
+        objects = parse_label_file(label_path, num_classes) if has_label else []
         images.append(
             YOLOImage(
                 file_name=p.relative_to(yolo_root).as_posix(),
                 width=width,
                 height=height,
                 label_path=label_path if has_label else None,
-                objects=objects))
+                objects=objects,
+            )
+        )
     return images
 
 
-def yolo_corners_to_coco(corners: Tuple[float, float, float, float],
-                         width: int, height: int) -> Optional[List[float]]:
+def yolo_corners_to_coco(corners: Tuple[float, float, float, float], width: int, height: int) -> Optional[List[float]]:
     """Convert normalised corners to a clipped absolute COCO box.
 
     Args:
@@ -324,17 +316,14 @@ def yolo_corners_to_coco(corners: Tuple[float, float, float, float],
         and rounding them to 3 decimals, or ``None`` if ``w`` or ``h`` is 0.
     """
     x1, y1, x2, y2 = corners
-    x1, x2 = (round(min(max(v * width, 0.0), width), DECIMALS)
-              for v in (x1, x2))
-    y1, y2 = (round(min(max(v * height, 0.0), height), DECIMALS)
-              for v in (y1, y2))
+    x1, x2 = (round(min(max(v * width, 0.0), width), DECIMALS) for v in (x1, x2))
+    y1, y2 = (round(min(max(v * height, 0.0), height), DECIMALS) for v in (y1, y2))
     if x2 <= x1 or y2 <= y1:
         return None
     return [x1, y1, round(x2 - x1, DECIMALS), round(y2 - y1, DECIMALS)]
 
 
-def build_coco_dict(images: Sequence[YOLOImage],
-                    names: Sequence[str]) -> Tuple[dict, int]:
+def build_coco_dict(images: Sequence[YOLOImage], names: Sequence[str]) -> Tuple[dict, int]:
     """Build a COCO instance dict for one split.
 
     Args:
@@ -347,15 +336,11 @@ def build_coco_dict(images: Sequence[YOLOImage],
     coco = dict(
         images=[],
         annotations=[],
-        categories=[
-            dict(id=i, name=name, supercategory='none')
-            for i, name in enumerate(names, start=1)
-        ])
+        categories=[dict(id=i, name=name, supercategory='none') for i, name in enumerate(names, start=1)],
+    )
     dropped = 0
     for image_id, img in enumerate(images, start=1):
-        coco['images'].append(
-            dict(id=image_id, file_name=img.file_name, width=img.width,
-                 height=img.height))
+        coco['images'].append(dict(id=image_id, file_name=img.file_name, width=img.width, height=img.height))
         for obj in img.objects:
             bbox = yolo_corners_to_coco(obj.corners, img.width, img.height)
             if bbox is None:
@@ -370,20 +355,26 @@ def build_coco_dict(images: Sequence[YOLOImage],
                     bbox=bbox,
                     area=round(w * h, DECIMALS),
                     iscrowd=0,
-                    segmentation=[[
-                        x, y, x,
-                        round(y + h, DECIMALS),
-                        round(x + w, DECIMALS),
-                        round(y + h, DECIMALS),
-                        round(x + w, DECIMALS), y
-                    ]]))
+                    segmentation=[
+                        [
+                            x,
+                            y,
+                            x,
+                            round(y + h, DECIMALS),
+                            round(x + w, DECIMALS),
+                            round(y + h, DECIMALS),
+                            round(x + w, DECIMALS),
+                            y,
+                        ]
+                    ],
+                )
+            )
     return coco, dropped
 
 
 def convert_yolo_to_coco(
-        yolo_root: PathLike,
-        out_dir: PathLike,
-        splits: Optional[Sequence[str]] = None) -> Dict[str, dict]:
+    yolo_root: PathLike, out_dir: PathLike, splits: Optional[Sequence[str]] = None
+) -> Dict[str, dict]:
     """Convert the splits of a YOLO folder to ``out_dir/<split>.json``.
 
     Args:
@@ -410,10 +401,7 @@ def convert_yolo_to_coco(
         splits = find_splits(yolo_root)
     if len(set(splits)) != len(splits):
         raise YOLOFormatError(f'split listed more than once: {list(splits)}')
-    parsed = {
-        split: parse_split(yolo_root, split, len(names))
-        for split in splits
-    }
+    parsed = {split: parse_split(yolo_root, split, len(names)) for split in splits}
     out_dir.mkdir(parents=True, exist_ok=True)
     stats = {}
     for split, images in parsed.items():
@@ -425,9 +413,9 @@ def convert_yolo_to_coco(
             boxes=len(coco['annotations']),
             dropped_degenerate=dropped,
             without_labels=sum(img.label_path is None for img in images),
-            without_boxes=len(coco['images']) -
-            len({a['image_id'] for a in coco['annotations']}),
-            path=str(out_path))
+            without_boxes=len(coco['images']) - len({a['image_id'] for a in coco['annotations']}),
+            path=str(out_path),
+        )
     return stats
 
 
@@ -436,14 +424,16 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description='Convert a YOLO-format folder (data.yaml, '
         '<split>/images, <split>/labels) to COCO instance JSONs '
-        '(OUT_DIR/<split>.json).')
-    parser.add_argument('yolo_root', help='folder with data.yaml and '
-                        '<split>/images, <split>/labels')
+        '(OUT_DIR/<split>.json).'
+    )
+    parser.add_argument('yolo_root', help='folder with data.yaml and <split>/images, <split>/labels')
     parser.add_argument('out_dir', help='output folder for <split>.json')
     parser.add_argument(
-        '--splits', nargs='+', default=None,
-        help='split folders to convert (default: those of '
-        f'{" ".join(DEFAULT_SPLITS)} that exist)')
+        '--splits',
+        nargs='+',
+        default=None,
+        help=f'split folders to convert (default: those of {" ".join(DEFAULT_SPLITS)} that exist)',
+    )
     return parser.parse_args(argv)
 
 
@@ -451,16 +441,17 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     """Run the converter and print per-split statistics."""
     args = parse_args(argv)
     try:
-        stats = convert_yolo_to_coco(args.yolo_root, args.out_dir,
-                                     args.splits)
+        stats = convert_yolo_to_coco(args.yolo_root, args.out_dir, args.splits)
     except YOLOFormatError as err:
         raise SystemExit(f'error: {err}') from None
     for split, s in stats.items():
-        print(f'{split}: {s["images"]} images ({s["without_labels"]} without '
-              f'a label file, {s["without_boxes"]} with no boxes), '
-              f'{s["boxes"]} boxes written, '
-              f'{s["dropped_degenerate"]} degenerate boxes dropped '
-              f'-> {s["path"]}')
+        print(
+            f'{split}: {s["images"]} images ({s["without_labels"]} without '
+            f'a label file, {s["without_boxes"]} with no boxes), '
+            f'{s["boxes"]} boxes written, '
+            f'{s["dropped_degenerate"]} degenerate boxes dropped '
+            f'-> {s["path"]}'
+        )
 
 
 if __name__ == '__main__':

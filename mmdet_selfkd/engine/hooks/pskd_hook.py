@@ -1,10 +1,11 @@
 """The PS-KD hook: owns the prediction memory, counts passes, sets alpha_t, syncs and checkpoints."""
+
 from typing import Optional, Sequence
 
+from mmdet.registry import HOOKS
 from mmengine.dataset import ConcatDataset, RepeatDataset
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
-from mmdet.registry import HOOKS
 
 from ...memory import PredictionMemory, build_memory
 from ...memory.pipeline_check import check_train_pipeline
@@ -47,10 +48,16 @@ class PSKDHook(Hook):
             The ``gt`` and ``iou`` memories follow boxes across passes and refuse, at start, a pipeline
             with a transform they cannot undo (see :mod:`mmdet_selfkd.memory.pipeline_check`).
     """
+
     priority = 'NORMAL'
 
-    def __init__(self, alpha_T: float = 0.8, memory: Optional[dict] = None, by_iter: bool = False,
-                 trusted_transforms: Sequence[str] = ()) -> None:
+    def __init__(
+        self,
+        alpha_T: float = 0.8,
+        memory: Optional[dict] = None,
+        by_iter: bool = False,
+        trusted_transforms: Sequence[str] = (),
+    ) -> None:
         if not 0 <= alpha_T <= 1:
             raise ValueError(f'PSKDHook(alpha_T={alpha_T}): alpha_T must be in [0, 1] (the paper uses 0.8).')
         self.alpha_T = alpha_T
@@ -77,9 +84,11 @@ class PSKDHook(Hook):
             self._restore(runner, model, self._restored)
             self._restored = None
         head.pskd_memory = self.memory
-        runner.logger.info(f'PS-KD: strategy={self.memory.strategy}, alpha_T={self.alpha_T}, '
-                           f'T={self.schedule.total_passes:g} passes of {self.schedule.iters_per_pass:g} iters, '
-                           f'starting in pass {self.open_pass}')
+        runner.logger.info(
+            f'PS-KD: strategy={self.memory.strategy}, alpha_T={self.alpha_T}, '
+            f'T={self.schedule.total_passes:g} passes of {self.schedule.iters_per_pass:g} iters, '
+            f'starting in pass {self.open_pass}'
+        )
 
     def before_train_iter(self, runner, batch_idx: int, data_batch: Optional[dict] = None) -> None:
         self._advance(runner)
@@ -109,9 +118,11 @@ class PSKDHook(Hook):
         if CKPT_KEY in checkpoint:
             self._restored = checkpoint[CKPT_KEY]
         else:
-            runner.logger.warning('PS-KD: the resumed checkpoint has no PS-KD memory (it comes from a run '
-                                  'without PSKDHook): starting with an empty memory, one-hot targets until '
-                                  'a pass has been recorded.')
+            runner.logger.warning(
+                'PS-KD: the resumed checkpoint has no PS-KD memory (it comes from a run '
+                'without PSKDHook): starting with an empty memory, one-hot targets until '
+                'a pass has been recorded.'
+            )
 
     # --- helpers -----------------------------------------------------------------------------------
     def _advance(self, runner) -> None:
@@ -125,10 +136,12 @@ class PSKDHook(Hook):
         if self.memory.strategy in ('gt', 'iou'):
             stale = self.memory_keys_outside(state, dataset_image_keys(runner.train_dataloader.dataset))
             if stale:
-                raise ValueError(f'PS-KD memory in the checkpoint holds {len(stale)} images that the training '
-                                 f'dataset does not have (e.g. {sorted(stale)[0]!r}): it was saved from a '
-                                 'different dataset. Resume from a checkpoint of this dataset, or use '
-                                 '`load_from` to start with an empty memory.')
+                raise ValueError(
+                    f'PS-KD memory in the checkpoint holds {len(stale)} images that the training '
+                    f'dataset does not have (e.g. {sorted(stale)[0]!r}): it was saved from a '
+                    'different dataset. Resume from a checkpoint of this dataset, or use '
+                    '`load_from` to start with an empty memory.'
+                )
             self.memory.load_state_dict(state['memory'])
         else:
             self.memory.load_state_dict(state['memory'], model)
@@ -153,15 +166,19 @@ class PSKDHook(Hook):
         roi_head, bbox_head = getattr(model, 'roi_head', None), getattr(model, 'bbox_head', None)
         if isinstance(roi_head, SelfKDRoIHeadMixin):
             if not roi_head.pskd_losses():
-                raise ValueError("PSKDHook is in custom_hooks but no RoI head stage uses PSKDLoss: set "
-                                 "model.roi_head.bbox_head.loss_cls=dict(type='PSKDLoss', loss_weight=1.0).")
+                raise ValueError(
+                    'PSKDHook is in custom_hooks but no RoI head stage uses PSKDLoss: set '
+                    "model.roi_head.bbox_head.loss_cls=dict(type='PSKDLoss', loss_weight=1.0)."
+                )
             return roi_head
         if isinstance(bbox_head, PSKDDenseHeadMixin):
             return bbox_head  # its loss_cls is checked when it is built
         found = type(roi_head if roi_head is not None else bbox_head).__name__
-        raise ValueError(f'PSKDHook needs a PS-KD RoI head, got {found}: set model.roi_head.type=\'PSKDRoIHead\' '
-                         "(or 'PSKDCascadeRoIHead' for Cascade R-CNN), or model.bbox_head.type='PSKDRetinaHead' "
-                         "for RetinaNet ('PSKDFCOSHead' for FCOS).")
+        raise ValueError(
+            f"PSKDHook needs a PS-KD RoI head, got {found}: set model.roi_head.type='PSKDRoIHead' "
+            "(or 'PSKDCascadeRoIHead' for Cascade R-CNN), or model.bbox_head.type='PSKDRetinaHead' "
+            "for RetinaNet ('PSKDFCOSHead' for FCOS)."
+        )
 
     def _memory_options(self, head) -> dict:
         """The memory settings for ``head``: sigmoid heads keep the ``gt`` strategy and every class score."""
@@ -170,10 +187,14 @@ class PSKDHook(Hook):
             return options
         num_classes = head.pskd_num_classes()
         if options.get('strategy', 'gt') != 'gt':
-            raise ValueError(f"PSKDHook(memory=dict(strategy={options['strategy']!r})): {type(head).__name__} "
-                             "supports strategy='gt' only (anchors are taught by the GT they are assigned to).")
+            raise ValueError(
+                f'PSKDHook(memory=dict(strategy={options["strategy"]!r})): {type(head).__name__} '
+                "supports strategy='gt' only (anchors are taught by the GT they are assigned to)."
+            )
         if options.get('topk', num_classes) != num_classes:
-            raise ValueError(f"PSKDHook(memory=dict(topk={options['topk']})): {type(head).__name__} stores all "
-                             f'{num_classes} sigmoid scores (they don\'t sum to 1, so a top-k cannot be '
-                             'completed); remove topk.')
+            raise ValueError(
+                f'PSKDHook(memory=dict(topk={options["topk"]})): {type(head).__name__} stores all '
+                f"{num_classes} sigmoid scores (they don't sum to 1, so a top-k cannot be "
+                'completed); remove topk.'
+            )
         return dict(options, topk=num_classes)

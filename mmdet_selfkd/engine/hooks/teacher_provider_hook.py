@@ -1,4 +1,5 @@
 """Base of the hooks that own a teacher provider (CS-KD, MrKD): model checks, attaching, checkpointing."""
+
 from typing import List, Optional, Type
 
 from mmengine.hooks import Hook
@@ -24,6 +25,7 @@ def num_logits(roi_head) -> int:
 class TeacherProviderHook(Hook):
     """Builds the provider in ``before_train``, attaches it to every stage's ``loss_type`` loss, and carries
     its state in the checkpoint under ``ckpt_key`` (outside the model's ``state_dict``)."""
+
     priority = 'NORMAL'
     loss_type: Type[ProvidedTeacherKDLoss] = ProvidedTeacherKDLoss
     ckpt_key = ''
@@ -57,18 +59,24 @@ class TeacherProviderHook(Hook):
         if self.ckpt_key in checkpoint:
             self._restored = checkpoint[self.ckpt_key]
         else:
-            runner.logger.warning(f'{type(self).__name__}: the checkpoint has no {self.ckpt_key!r} state (it comes '
-                                  f'from a run without {type(self).__name__}): starting from an empty one.')
+            runner.logger.warning(
+                f'{type(self).__name__}: the checkpoint has no {self.ckpt_key!r} state (it comes '
+                f'from a run without {type(self).__name__}): starting from an empty one.'
+            )
 
     def check_model(self, model: nn.Module) -> List[ProvidedTeacherKDLoss]:
         """The ``loss_type`` losses of the model's RoI head; ValueError if there are none."""
         hook, loss_name = type(self).__name__, self.loss_type.__name__
         roi_head = getattr(model, 'roi_head', None)
         if not isinstance(roi_head, SelfKDRoIHeadMixin):
-            raise ValueError(f'{hook} needs a self-KD RoI head, got {type(roi_head).__name__}: set '
-                             "model.roi_head.type='SelfKDRoIHead' (or 'SelfKDCascadeRoIHead' for Cascade R-CNN).")
+            raise ValueError(
+                f'{hook} needs a self-KD RoI head, got {type(roi_head).__name__}: set '
+                "model.roi_head.type='SelfKDRoIHead' (or 'SelfKDCascadeRoIHead' for Cascade R-CNN)."
+            )
         losses = [loss for loss in roi_head.provided_teacher_losses() if isinstance(loss, self.loss_type)]
         if not losses:
-            raise ValueError(f'{hook} is in custom_hooks but no RoI head stage uses {loss_name}: set '
-                             f"model.roi_head.bbox_head.loss_cls=dict(type='{loss_name}').")
+            raise ValueError(
+                f'{hook} is in custom_hooks but no RoI head stage uses {loss_name}: set '
+                f"model.roi_head.bbox_head.loss_cls=dict(type='{loss_name}')."
+            )
         return losses

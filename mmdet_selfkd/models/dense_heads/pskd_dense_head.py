@@ -6,6 +6,7 @@ heads, a positive sample is taught by the mean sigmoid scores, one pass earlier,
 to the same GT (matched across passes by label and IoU in original-image coordinates). Each head finds
 its positives' assigned GTs in its own targets and calls :meth:`PSKDDenseHeadMixin._teach_positives`.
 """
+
 from typing import List, Sequence, Tuple
 
 import torch
@@ -19,6 +20,7 @@ from ..losses.pskd_loss import teacher_stats
 
 class PSKDDenseHeadMixin:
     """PS-KD plumbing of the dense heads (``pskd_memory`` is set by PSKDHook)."""
+
     pskd_memory = None
 
     def pskd_losses(self) -> List[PSKDFocalLoss]:
@@ -31,12 +33,20 @@ class PSKDDenseHeadMixin:
 
     def _check_pskd_loss(self) -> None:
         if not isinstance(self.loss_cls, PSKDFocalLoss):
-            raise ValueError(f'{type(self).__name__} needs loss_cls=dict(type=\'PSKDFocalLoss\', use_sigmoid=True, '
-                             f'gamma=2.0, alpha=0.25, loss_weight=1.0), got {type(self.loss_cls).__name__}.')
+            raise ValueError(
+                f"{type(self).__name__} needs loss_cls=dict(type='PSKDFocalLoss', use_sigmoid=True, "
+                f'gamma=2.0, alpha=0.25, loss_weight=1.0), got {type(self.loss_cls).__name__}.'
+            )
 
-    def _teach_positives(self, pos_logits: Tensor, pos_img_inds: Tensor, pos_boxes: Tensor, pos_gt_inds: Tensor,
-                         batch_gt_instances: Sequence[InstanceData],
-                         batch_img_metas: Sequence[dict]) -> Tuple[Tensor, Tensor]:
+    def _teach_positives(
+        self,
+        pos_logits: Tensor,
+        pos_img_inds: Tensor,
+        pos_boxes: Tensor,
+        pos_gt_inds: Tensor,
+        batch_gt_instances: Sequence[InstanceData],
+        batch_img_metas: Sequence[dict],
+    ) -> Tuple[Tensor, Tensor]:
         """Teach the batch's positive samples and record their scores (same forward pass).
 
         Args:
@@ -51,11 +61,13 @@ class PSKDDenseHeadMixin:
             tuple[Tensor, Tensor]: ``(teacher_probs (P, C), has_teacher (P,) bool)`` on the logits' device.
         """
         if self.pskd_memory is None:
-            raise RuntimeError(f"{type(self).__name__} has no prediction memory: add dict(type='PSKDHook') to "
-                               'custom_hooks.')
+            raise RuntimeError(
+                f"{type(self).__name__} has no prediction memory: add dict(type='PSKDHook') to custom_hooks."
+            )
         per_image = torch.bincount(pos_img_inds, minlength=len(batch_img_metas)).tolist()
-        batch = RoIBatch.from_positives(pos_boxes.split(per_image), pos_gt_inds.split(per_image), batch_img_metas,
-                                        batch_gt_instances)
+        batch = RoIBatch.from_positives(
+            pos_boxes.split(per_image), pos_gt_inds.split(per_image), batch_img_metas, batch_gt_instances
+        )
         teacher_probs, has_teacher = self.pskd_memory.teach(batch)
         self.pskd_memory.record(batch, pos_logits.detach().float().sigmoid())
         self.loss_cls.last_stats = teacher_stats(teacher_probs, has_teacher)

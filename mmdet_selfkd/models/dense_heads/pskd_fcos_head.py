@@ -6,6 +6,7 @@ and the distances (as mmdet itself does to regress it), and the GT is the one of
 and label. The loss is called once over all levels' points, so one teacher covers the batch (see
 :mod:`.pskd_dense_head` for what teaches what).
 """
+
 from typing import List, Optional, Sequence, Tuple
 
 import torch
@@ -23,20 +24,28 @@ class PSKDFCOSHead(PSKDDenseHeadMixin, FCOSHead):
     """``FCOSHead`` trained with PS-KD: set ``bbox_head.type='PSKDFCOSHead'``, ``loss_cls`` to
     ``PSKDFocalLoss`` and add ``PSKDHook``. Same parameters as ``FCOSHead``: its checkpoints are plain FCOS
     checkpoints."""
+
     _pskd_batch: Optional[tuple] = None
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self._check_pskd_loss()
 
-    def loss_by_feat(self, cls_scores: List[Tensor], bbox_preds: List[Tensor], centernesses: List[Tensor],
-                     batch_gt_instances: List[InstanceData], batch_img_metas: List[dict],
-                     batch_gt_instances_ignore: Optional[list] = None) -> dict:
+    def loss_by_feat(
+        self,
+        cls_scores: List[Tensor],
+        bbox_preds: List[Tensor],
+        centernesses: List[Tensor],
+        batch_gt_instances: List[InstanceData],
+        batch_img_metas: List[dict],
+        batch_gt_instances_ignore: Optional[list] = None,
+    ) -> dict:
         """``FCOSHead.loss_by_feat``; its ``get_targets`` call hands the loss the batch's teacher."""
         self._pskd_batch = (cls_scores, batch_gt_instances, batch_img_metas)
         try:
-            return super().loss_by_feat(cls_scores, bbox_preds, centernesses, batch_gt_instances, batch_img_metas,
-                                        batch_gt_instances_ignore)
+            return super().loss_by_feat(
+                cls_scores, bbox_preds, centernesses, batch_gt_instances, batch_img_metas, batch_gt_instances_ignore
+            )
         finally:
             self._pskd_batch = None
 
@@ -47,15 +56,20 @@ class PSKDFCOSHead(PSKDDenseHeadMixin, FCOSHead):
             self.loss_cls.set_teacher(*self._distil(points, labels_list, bbox_targets_list, *self._pskd_batch))
         return labels_list, bbox_targets_list
 
-    def _distil(self, points: Sequence[Tensor], labels_list: Sequence[Tensor], bbox_targets_list: Sequence[Tensor],
-                cls_scores: Sequence[Tensor], batch_gt_instances: Sequence[InstanceData],
-                batch_img_metas: Sequence[dict]) -> Tuple[Tensor, Tensor]:
+    def _distil(
+        self,
+        points: Sequence[Tensor],
+        labels_list: Sequence[Tensor],
+        bbox_targets_list: Sequence[Tensor],
+        cls_scores: Sequence[Tensor],
+        batch_gt_instances: Sequence[InstanceData],
+        batch_img_metas: Sequence[dict],
+    ) -> Tuple[Tensor, Tensor]:
         """Teach and record the positive points; return ``(rows, teacher_probs)`` of the taught ones.
 
         Rows index ``torch.cat(labels_list)``: levels, then images, then points, the order of the logits
         ``FCOSHead.loss_by_feat`` feeds the loss.
         """
-        num_imgs = len(batch_img_metas)
         rows, img_inds, logits, boxes, gt_inds, level_start = [], [], [], [], [], 0
         for level, (level_points, labels, bbox_targets) in enumerate(zip(points, labels_list, bbox_targets_list)):
             pos = torch.nonzero(labels < self.num_classes).flatten()
@@ -73,13 +87,19 @@ class PSKDFCOSHead(PSKDDenseHeadMixin, FCOSHead):
         order = torch.sort(img_inds, stable=True).indices  # image-major, as the memory takes them
         rows = torch.cat(rows)[order]
         teacher_probs, has_teacher = self._teach_positives(
-            torch.cat(logits)[order], img_inds[order], torch.cat(boxes)[order], torch.cat(gt_inds)[order],
-            batch_gt_instances, batch_img_metas)
+            torch.cat(logits)[order],
+            img_inds[order],
+            torch.cat(boxes)[order],
+            torch.cat(gt_inds)[order],
+            batch_gt_instances,
+            batch_img_metas,
+        )
         return rows[has_teacher], teacher_probs[has_teacher]
 
     @staticmethod
-    def _assigned_gt(gt_boxes: Tensor, labels: Tensor, img_inds: Tensor,
-                     batch_gt_instances: Sequence[InstanceData]) -> Tensor:
+    def _assigned_gt(
+        gt_boxes: Tensor, labels: Tensor, img_inds: Tensor, batch_gt_instances: Sequence[InstanceData]
+    ) -> Tensor:
         """Per positive point, the index (in its image) of the GT with its decoded box and its label."""
         gt_inds = torch.empty_like(labels)
         for img, gts in enumerate(batch_gt_instances):

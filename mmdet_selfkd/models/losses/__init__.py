@@ -8,6 +8,18 @@ from .pskd_loss import PSKDLoss
 from .soft_targets import mix_sigmoid_targets, mix_soft_targets, soft_cross_entropy, soft_focal_loss
 from .temperature_kd_loss import ProvidedTeacherKDLoss, TemperatureKDLoss
 
-__all__ = ['CSKDLoss', 'LabelSmoothingFocalLoss', 'LabelSmoothingLoss', 'LsrKDLoss', 'MrKDLoss', 'PSKDFocalLoss',
-           'PSKDLoss', 'ProvidedTeacherKDLoss', 'TemperatureKDLoss', 'mix_sigmoid_targets', 'mix_soft_targets',
-           'soft_cross_entropy', 'soft_focal_loss']
+__all__ = [
+    'CSKDLoss',
+    'LabelSmoothingFocalLoss',
+    'LabelSmoothingLoss',
+    'LsrKDLoss',
+    'MrKDLoss',
+    'PSKDFocalLoss',
+    'PSKDLoss',
+    'ProvidedTeacherKDLoss',
+    'TemperatureKDLoss',
+    'mix_sigmoid_targets',
+    'mix_soft_targets',
+    'soft_cross_entropy',
+    'soft_focal_loss',
+]

@@ -1,4 +1,5 @@
 """CS-KD: class-wise self-knowledge distillation between positive proposals of the same class."""
+
 from typing import Optional
 
 import torch
@@ -59,24 +60,28 @@ class CSKDLoss(ProvidedTeacherKDLoss):
         reduction (str): 'none', 'mean' or 'sum'.
         loss_weight (float): Weight of the whole loss.
     """
+
     hook_name = 'CSKDHook'
 
-    def __init__(self,
-                 temperature: float = 4.0,
-                 kd_weight: float = 1.0,
-                 use_sigmoid: bool = False,
-                 reduction: str = 'mean',
-                 loss_weight: float = 1.0) -> None:
-        super().__init__(temperature, kd_weight, use_sigmoid=use_sigmoid, reduction=reduction,
-                         loss_weight=loss_weight)
+    def __init__(
+        self,
+        temperature: float = 4.0,
+        kd_weight: float = 1.0,
+        use_sigmoid: bool = False,
+        reduction: str = 'mean',
+        loss_weight: float = 1.0,
+    ) -> None:
+        super().__init__(temperature, kd_weight, use_sigmoid=use_sigmoid, reduction=reduction, loss_weight=loss_weight)
 
-    def forward(self,
-                cls_score: Tensor,
-                label: Tensor,
-                weight: Optional[Tensor] = None,
-                avg_factor: Optional[float] = None,
-                reduction_override: Optional[str] = None,
-                **kwargs) -> Tensor:
+    def forward(
+        self,
+        cls_score: Tensor,
+        label: Tensor,
+        weight: Optional[Tensor] = None,
+        avg_factor: Optional[float] = None,
+        reduction_override: Optional[str] = None,
+        **kwargs,
+    ) -> Tensor:
         """Cross-entropy reduced like mmdet's, plus ``λ`` times the KD term averaged over the rows with a
         partner (see the class docstring for each reduction).
 
@@ -91,8 +96,9 @@ class CSKDLoss(ProvidedTeacherKDLoss):
             Tensor: The loss (a scalar, or (N,) for ``'none'``).
         """
         self._check_logits(cls_score)
-        loss = self.reduce(F.cross_entropy(cls_score.float(), label.long(), reduction='none'), weight,
-                           avg_factor, reduction_override)
+        loss = self.reduce(
+            F.cross_entropy(cls_score.float(), label.long(), reduction='none'), weight, avg_factor, reduction_override
+        )
         teacher_probs, has_teacher = self.teacher(cls_score, label)  # consumes the pending teacher
         if teacher_probs is None or self.kd_weight == 0:
             return loss

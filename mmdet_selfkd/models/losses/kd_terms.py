@@ -29,6 +29,7 @@ softens its hand-made teacher as ``softmax(p^d / T)``). The order is:
   other classes; keeping their proportions (rather than flattening them) is this package's choice, so that
   the copies' knowledge of the non-true classes survives the correction.
 """
+
 from typing import Optional
 
 import torch
@@ -84,16 +85,18 @@ def kd_term(logits: Tensor, teacher_T: Tensor, temperature: float) -> Tensor:
     Written as ``T^2 * (CE(teacher_T, logits / T) - H(teacher_T))``; ``0 * log 0`` counts as 0.
     """
     entropy = -torch.xlogy(teacher_T, teacher_T).sum(dim=1)
-    return temperature ** 2 * (soft_cross_entropy(logits.float() / temperature, teacher_T) - entropy)
+    return temperature**2 * (soft_cross_entropy(logits.float() / temperature, teacher_T) - entropy)
 
 
 # --- setting checks (ValueError naming the setting) -----------------------------------------------
 def check_softmax_loss(owner: str, use_sigmoid: bool, reduction: str) -> None:
     """The losses here distil softmax classifiers and reduce like mmdet's ``CrossEntropyLoss``."""
     if use_sigmoid:
-        raise ValueError(f'{owner}(use_sigmoid=True) is not supported: it is a loss for softmax classifiers '
-                         '(num_classes + 1 logits, background included); sigmoid one-stage heads (RetinaNet) take '
-                         'PSKDFocalLoss or LabelSmoothingFocalLoss.')
+        raise ValueError(
+            f'{owner}(use_sigmoid=True) is not supported: it is a loss for softmax classifiers '
+            '(num_classes + 1 logits, background included); sigmoid one-stage heads (RetinaNet) take '
+            'PSKDFocalLoss or LabelSmoothingFocalLoss.'
+        )
     if reduction not in ('none', 'mean', 'sum'):
         raise ValueError(f"{owner}(reduction={reduction!r}): expected 'none', 'mean' or 'sum'.")
 
@@ -115,13 +118,17 @@ def check_kd_weight(owner: str, kd_weight: float) -> None:
 
 def check_num_classes(owner: str, num_classes: Optional[int]) -> None:
     if num_classes is not None and not num_classes >= 1:
-        raise ValueError(f'{owner}(num_classes={num_classes}): num_classes (object classes, background '
-                         'excluded, as in bbox_head.num_classes) must be >= 1.')
+        raise ValueError(
+            f'{owner}(num_classes={num_classes}): num_classes (object classes, background '
+            'excluded, as in bbox_head.num_classes) must be >= 1.'
+        )
 
 
 def check_tc_share(owner: str, tc_share: Optional[float], num_logits: int) -> None:
     """``tc_share`` in (1/K, 1] for K logits (None: TC off)."""
     if tc_share is not None and not 1 / num_logits < tc_share <= 1:
-        raise ValueError(f'{owner}(tc_share={tc_share}): with K={num_logits} classes (background included) '
-                         f'the Teacher Correction share must be in (1/K, 1] = ({1 / num_logits:.4g}, 1], so that '
-                         'the true class stays above the uniform share 1/K; tc_share=None turns TC off.')
+        raise ValueError(
+            f'{owner}(tc_share={tc_share}): with K={num_logits} classes (background included) '
+            f'the Teacher Correction share must be in (1/K, 1] = ({1 / num_logits:.4g}, 1], so that '
+            'the true class stays above the uniform share 1/K; tc_share=None turns TC off.'
+        )

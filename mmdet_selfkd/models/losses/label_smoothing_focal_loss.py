@@ -1,4 +1,5 @@
 """Label smoothing for the sigmoid classification branch of a one-stage head."""
+
 import torch
 from mmdet.registry import MODELS
 from torch import Tensor
@@ -31,8 +32,15 @@ class LabelSmoothingFocalLoss(SigmoidClsLoss):
         loss_weight (float): Weight of the loss.
     """
 
-    def __init__(self, epsilon: float = 0.1, use_sigmoid: bool = True, gamma: float = 2.0, alpha: float = 0.25,
-                 reduction: str = 'mean', loss_weight: float = 1.0) -> None:
+    def __init__(
+        self,
+        epsilon: float = 0.1,
+        use_sigmoid: bool = True,
+        gamma: float = 2.0,
+        alpha: float = 0.25,
+        reduction: str = 'mean',
+        loss_weight: float = 1.0,
+    ) -> None:
         super().__init__(use_sigmoid, gamma, alpha, reduction, loss_weight)
         check_epsilon(type(self).__name__, epsilon)
         self.epsilon = epsilon

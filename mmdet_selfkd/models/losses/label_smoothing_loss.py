@@ -1,12 +1,13 @@
 """Label smoothing for the classification branch of an RoI head."""
+
 from typing import Optional
 
 from mmdet.registry import MODELS
 from torch import Tensor
 
 from .kd_terms import check_epsilon, uniform_teacher
-from .softmax_cls_loss import SoftmaxClsLoss
 from .soft_targets import mix_soft_targets, soft_cross_entropy
+from .softmax_cls_loss import SoftmaxClsLoss
 
 
 @MODELS.register_module()
@@ -28,19 +29,22 @@ class LabelSmoothingLoss(SoftmaxClsLoss):
         loss_weight (float): Weight of the loss.
     """
 
-    def __init__(self, epsilon: float = 0.1, use_sigmoid: bool = False, reduction: str = 'mean',
-                 loss_weight: float = 1.0) -> None:
+    def __init__(
+        self, epsilon: float = 0.1, use_sigmoid: bool = False, reduction: str = 'mean', loss_weight: float = 1.0
+    ) -> None:
         super().__init__(use_sigmoid, reduction, loss_weight)
         check_epsilon(type(self).__name__, epsilon)
         self.epsilon = epsilon
 
-    def forward(self,
-                cls_score: Tensor,
-                label: Tensor,
-                weight: Optional[Tensor] = None,
-                avg_factor: Optional[float] = None,
-                reduction_override: Optional[str] = None,
-                **kwargs) -> Tensor:
+    def forward(
+        self,
+        cls_score: Tensor,
+        label: Tensor,
+        weight: Optional[Tensor] = None,
+        avg_factor: Optional[float] = None,
+        reduction_override: Optional[str] = None,
+        **kwargs,
+    ) -> Tensor:
         """Soft cross-entropy against the smoothed target.
 
         Args:

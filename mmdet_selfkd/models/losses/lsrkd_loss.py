@@ -1,4 +1,5 @@
 """LsrKD: label smoothing recast as KD from a uniform teacher at a temperature."""
+
 from typing import Optional
 
 from mmdet.registry import MODELS
@@ -41,14 +42,16 @@ class LsrKDLoss(TemperatureKDLoss):
         loss_weight (float): Weight of the whole loss.
     """
 
-    def __init__(self,
-                 temperature: float = 4.0,
-                 kd_weight: float = 0.1,
-                 tc_share: Optional[float] = None,
-                 num_classes: Optional[int] = None,
-                 use_sigmoid: bool = False,
-                 reduction: str = 'mean',
-                 loss_weight: float = 1.0) -> None:
+    def __init__(
+        self,
+        temperature: float = 4.0,
+        kd_weight: float = 0.1,
+        tc_share: Optional[float] = None,
+        num_classes: Optional[int] = None,
+        use_sigmoid: bool = False,
+        reduction: str = 'mean',
+        loss_weight: float = 1.0,
+    ) -> None:
         super().__init__(temperature, kd_weight, tc_share, num_classes, use_sigmoid, reduction, loss_weight)
 
     def teacher(self, cls_score: Tensor, label: Tensor) -> Teacher:

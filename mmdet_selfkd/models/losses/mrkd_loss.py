@@ -1,4 +1,5 @@
 """MrKD: KD from earlier copies of the model on the current proposals."""
+
 from typing import Optional
 
 from mmdet.registry import MODELS
@@ -39,14 +40,17 @@ class MrKDLoss(ProvidedTeacherKDLoss):
         reduction (str): 'none', 'mean' or 'sum'.
         loss_weight (float): Weight of the whole loss.
     """
+
     hook_name = 'MrKDHook'
 
-    def __init__(self,
-                 temperature: float = 4.0,
-                 kd_weight: float = 1.0,
-                 tc_share: Optional[float] = None,
-                 num_classes: Optional[int] = None,
-                 use_sigmoid: bool = False,
-                 reduction: str = 'mean',
-                 loss_weight: float = 1.0) -> None:
+    def __init__(
+        self,
+        temperature: float = 4.0,
+        kd_weight: float = 1.0,
+        tc_share: Optional[float] = None,
+        num_classes: Optional[int] = None,
+        use_sigmoid: bool = False,
+        reduction: str = 'mean',
+        loss_weight: float = 1.0,
+    ) -> None:
         super().__init__(temperature, kd_weight, tc_share, num_classes, use_sigmoid, reduction, loss_weight)

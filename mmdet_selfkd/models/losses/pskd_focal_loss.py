@@ -1,4 +1,5 @@
 """PS-KD for the sigmoid classification branch of a one-stage head (RetinaNet, FCOS)."""
+
 from typing import Dict, Optional
 
 from mmdet.registry import MODELS
@@ -35,8 +36,14 @@ class PSKDFocalLoss(SigmoidClsLoss):
         loss_weight (float): Weight of the loss.
     """
 
-    def __init__(self, use_sigmoid: bool = True, gamma: float = 2.0, alpha: float = 0.25, reduction: str = 'mean',
-                 loss_weight: float = 1.0) -> None:
+    def __init__(
+        self,
+        use_sigmoid: bool = True,
+        gamma: float = 2.0,
+        alpha: float = 0.25,
+        reduction: str = 'mean',
+        loss_weight: float = 1.0,
+    ) -> None:
         super().__init__(use_sigmoid, gamma, alpha, reduction, loss_weight)
         self.alpha_t: Optional[float] = None  # set every iteration by PSKDHook
         self._teacher_rows: Optional[Tensor] = None
@@ -57,11 +64,12 @@ class PSKDFocalLoss(SigmoidClsLoss):
         hard targets in eval mode."""
         teacher_rows = teacher_probs = None
         if self.training:
-            check_alpha_and_teacher(self, self._teacher_probs, "bbox_head.type to 'PSKDRetinaHead' (or "
-                                    "'PSKDFCOSHead')")
+            check_alpha_and_teacher(self, self._teacher_probs, "bbox_head.type to 'PSKDRetinaHead' (or 'PSKDFCOSHead')")
             teacher_rows, teacher_probs = self._teacher_rows, self._teacher_probs
             self._teacher_rows = self._teacher_probs = None
             if teacher_probs.size(1) != cls_score.size(1):
-                raise ValueError(f'PSKDFocalLoss: teacher with {teacher_probs.size(1)} classes for logits with '
-                                 f'{cls_score.size(1)}: num_classes of the head and the memory differ.')
+                raise ValueError(
+                    f'PSKDFocalLoss: teacher with {teacher_probs.size(1)} classes for logits with '
+                    f'{cls_score.size(1)}: num_classes of the head and the memory differ.'
+                )
         return mix_sigmoid_targets(label, cls_score.size(1), self.alpha_t or 0.0, teacher_probs, teacher_rows)

@@ -1,4 +1,5 @@
 """PS-KD soft cross-entropy for the classification branch of an RoI head."""
+
 from typing import Dict, Optional
 
 from mmdet.registry import MODELS
@@ -39,16 +40,20 @@ class PSKDLoss(SoftmaxClsLoss):
         loss_weight (float): Weight of the loss.
     """
 
-    def __init__(self,
-                 teacher_temperature: float = 1.0,
-                 foreground_teacher: bool = False,
-                 use_sigmoid: bool = False,
-                 reduction: str = 'mean',
-                 loss_weight: float = 1.0) -> None:
+    def __init__(
+        self,
+        teacher_temperature: float = 1.0,
+        foreground_teacher: bool = False,
+        use_sigmoid: bool = False,
+        reduction: str = 'mean',
+        loss_weight: float = 1.0,
+    ) -> None:
         super().__init__(use_sigmoid, reduction, loss_weight)
         if not teacher_temperature > 0:
-            raise ValueError(f'PSKDLoss(teacher_temperature={teacher_temperature}): must be > 0 (1: the paper\'s '
-                             'teacher; below 1 sharpens it, above 1 flattens it).')
+            raise ValueError(
+                f"PSKDLoss(teacher_temperature={teacher_temperature}): must be > 0 (1: the paper's "
+                'teacher; below 1 sharpens it, above 1 flattens it).'
+            )
         self.teacher_temperature = teacher_temperature
         self.foreground_teacher = foreground_teacher
         self.alpha_t: Optional[float] = None  # set every iteration by PSKDHook
@@ -67,13 +72,15 @@ class PSKDLoss(SoftmaxClsLoss):
         self._teacher_probs, self._has_teacher = teacher_probs, has_teacher
         self.last_stats = teacher_stats(teacher_probs, has_teacher)
 
-    def forward(self,
-                cls_score: Tensor,
-                label: Tensor,
-                weight: Optional[Tensor] = None,
-                avg_factor: Optional[float] = None,
-                reduction_override: Optional[str] = None,
-                **kwargs) -> Tensor:
+    def forward(
+        self,
+        cls_score: Tensor,
+        label: Tensor,
+        weight: Optional[Tensor] = None,
+        avg_factor: Optional[float] = None,
+        reduction_override: Optional[str] = None,
+        **kwargs,
+    ) -> Tensor:
         """Soft cross-entropy against the PS-KD target.
 
         Args:
@@ -95,15 +102,18 @@ class PSKDLoss(SoftmaxClsLoss):
     def _consume_teacher(self, cls_score: Tensor):
         if not self.training:
             return None, None
-        check_alpha_and_teacher(self, self._teacher_probs, "roi_head.type to 'PSKDRoIHead' (or "
-                                "'PSKDCascadeRoIHead')")
+        check_alpha_and_teacher(self, self._teacher_probs, "roi_head.type to 'PSKDRoIHead' (or 'PSKDCascadeRoIHead')")
         teacher_probs, has_teacher = self._teacher_probs, self._has_teacher
         self._teacher_probs = self._has_teacher = None
         if teacher_probs.shape != cls_score.shape:
-            raise ValueError(f'PSKDLoss: teacher of shape {tuple(teacher_probs.shape)} does not match '
-                             f'logits {tuple(cls_score.shape)}: num_classes of the head and the memory differ.')
-        return (teacher_probs.to(cls_score.device, non_blocking=True),
-                has_teacher.to(cls_score.device, non_blocking=True))
+            raise ValueError(
+                f'PSKDLoss: teacher of shape {tuple(teacher_probs.shape)} does not match '
+                f'logits {tuple(cls_score.shape)}: num_classes of the head and the memory differ.'
+            )
+        return (
+            teacher_probs.to(cls_score.device, non_blocking=True),
+            has_teacher.to(cls_score.device, non_blocking=True),
+        )
 
 
 def teacher_stats(teacher_probs: Tensor, has_teacher: Tensor) -> Dict[str, float]:
@@ -111,16 +121,20 @@ def teacher_stats(teacher_probs: Tensor, has_teacher: Tensor) -> Dict[str, float
     probability of their teachers (``teacher_conf``)."""
     if not bool(has_teacher.any()):
         return dict(coverage=0.0, teacher_conf=0.0)
-    return dict(coverage=has_teacher.float().mean().item(),
-                teacher_conf=teacher_probs[has_teacher].max(1).values.mean().item())
+    return dict(
+        coverage=has_teacher.float().mean().item(), teacher_conf=teacher_probs[has_teacher].max(1).values.mean().item()
+    )
 
 
 def check_alpha_and_teacher(loss: nn.Module, teacher: Optional[Tensor], head_setting: str) -> None:
     """A PS-KD loss in training needs ``alpha_t`` from PSKDHook and a teacher from its PS-KD head."""
     name = type(loss).__name__
     if loss.alpha_t is None:
-        raise RuntimeError(f"{name} is used without PSKDHook: add dict(type='PSKDHook') to custom_hooks "
-                           '(it schedules alpha_t and owns the prediction memory).')
+        raise RuntimeError(
+            f"{name} is used without PSKDHook: add dict(type='PSKDHook') to custom_hooks "
+            '(it schedules alpha_t and owns the prediction memory).'
+        )
     if teacher is None:
-        raise RuntimeError(f'{name} got no teacher: set model.{head_setting}, which hands each batch\'s teacher '
-                           'to the loss.')
+        raise RuntimeError(
+            f"{name} got no teacher: set model.{head_setting}, which hands each batch's teacher to the loss."
+        )

@@ -1,4 +1,5 @@
 """What the sigmoid (one-stage) classification losses share: settings checks and mmdet's focal-loss reduction."""
+
 from typing import Optional
 
 from mmdet.models.losses.utils import weight_reduce_loss
@@ -21,18 +22,25 @@ class SigmoidClsLoss(nn.Module):
         loss_weight (float): Weight of the loss.
     """
 
-    def __init__(self, use_sigmoid: bool = True, gamma: float = 2.0, alpha: float = 0.25, reduction: str = 'mean',
-                 loss_weight: float = 1.0) -> None:
+    def __init__(
+        self,
+        use_sigmoid: bool = True,
+        gamma: float = 2.0,
+        alpha: float = 0.25,
+        reduction: str = 'mean',
+        loss_weight: float = 1.0,
+    ) -> None:
         super().__init__()
         owner = type(self).__name__
         if not use_sigmoid:
-            raise ValueError(f'{owner}(use_sigmoid=False) is not supported: it is a focal loss for sigmoid '
-                             'heads (RetinaNet); softmax RoI heads take the softmax losses (e.g. PSKDLoss).')
+            raise ValueError(
+                f'{owner}(use_sigmoid=False) is not supported: it is a focal loss for sigmoid '
+                'heads (RetinaNet); softmax RoI heads take the softmax losses (e.g. PSKDLoss).'
+            )
         if not gamma >= 0:
             raise ValueError(f'{owner}(gamma={gamma}): the focal exponent must be >= 0 (RetinaNet uses 2.0).')
         if not 0 <= alpha <= 1:
-            raise ValueError(f'{owner}(alpha={alpha}): the focal balance must be in [0, 1] (RetinaNet uses '
-                             '0.25).')
+            raise ValueError(f'{owner}(alpha={alpha}): the focal balance must be in [0, 1] (RetinaNet uses 0.25).')
         if reduction not in ('none', 'mean', 'sum'):
             raise ValueError(f"{owner}(reduction={reduction!r}): expected 'none', 'mean' or 'sum'.")
         self.use_sigmoid = True
@@ -41,13 +49,15 @@ class SigmoidClsLoss(nn.Module):
         self.reduction = reduction
         self.loss_weight = loss_weight
 
-    def forward(self,
-                cls_score: Tensor,
-                label: Tensor,
-                weight: Optional[Tensor] = None,
-                avg_factor: Optional[float] = None,
-                reduction_override: Optional[str] = None,
-                **kwargs) -> Tensor:
+    def forward(
+        self,
+        cls_score: Tensor,
+        label: Tensor,
+        weight: Optional[Tensor] = None,
+        avg_factor: Optional[float] = None,
+        reduction_override: Optional[str] = None,
+        **kwargs,
+    ) -> Tensor:
         """Soft focal loss against the targets of :meth:`build_targets`, weighted per row and reduced.
 
         Args:

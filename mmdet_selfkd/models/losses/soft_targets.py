@@ -6,6 +6,7 @@ and Teacher Correction are the same mix with a uniform or corrected teacher. Row
 logits) train on :func:`soft_cross_entropy`; sigmoid heads (RetinaNet) on per-class targets
 (:func:`mix_sigmoid_targets`) with :func:`soft_focal_loss`.
 """
+
 from typing import Optional
 
 import torch
@@ -13,11 +14,13 @@ import torch.nn.functional as F
 from torch import Tensor
 
 
-def mix_soft_targets(labels: Tensor,
-                     num_classes: int,
-                     alpha: float,
-                     teacher_probs: Optional[Tensor] = None,
-                     has_teacher: Optional[Tensor] = None) -> Tensor:
+def mix_soft_targets(
+    labels: Tensor,
+    num_classes: int,
+    alpha: float,
+    teacher_probs: Optional[Tensor] = None,
+    has_teacher: Optional[Tensor] = None,
+) -> Tensor:
     """Build ``(1 - alpha) * onehot(labels) + alpha * teacher_probs`` row by row.
 
     Args:
@@ -41,8 +44,9 @@ def mix_soft_targets(labels: Tensor,
     return (1 - mix) * onehot + mix * teacher_probs.detach().float()
 
 
-def shape_teacher(teacher_probs: Tensor, labels: Tensor, temperature: float = 1.0,
-                  foreground_only: bool = False) -> Tensor:
+def shape_teacher(
+    teacher_probs: Tensor, labels: Tensor, temperature: float = 1.0, foreground_only: bool = False
+) -> Tensor:
     """Reshape a softmax head's teacher before it is mixed with the one-hot target.
 
     * ``temperature`` ``tau``: ``p^(1/tau)`` renormalised; ``tau < 1`` sharpens the teacher (``tau = 1``: as
@@ -89,11 +93,13 @@ def soft_cross_entropy(logits: Tensor, targets: Tensor) -> Tensor:
     return -(targets * F.log_softmax(logits.float(), dim=1)).sum(dim=1)
 
 
-def mix_sigmoid_targets(labels: Tensor,
-                        num_classes: int,
-                        alpha: float,
-                        teacher_probs: Optional[Tensor] = None,
-                        teacher_rows: Optional[Tensor] = None) -> Tensor:
+def mix_sigmoid_targets(
+    labels: Tensor,
+    num_classes: int,
+    alpha: float,
+    teacher_probs: Optional[Tensor] = None,
+    teacher_rows: Optional[Tensor] = None,
+) -> Tensor:
     """Per-class targets of a sigmoid head, ``(1 - alpha) * onehot(labels) + alpha * teacher_probs`` in
     the teacher's rows.
 

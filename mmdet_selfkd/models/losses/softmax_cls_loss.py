@@ -1,4 +1,5 @@
 """What every classification loss of the package shares: softmax-only checks and mmdet's reduction."""
+
 from typing import Optional
 
 from mmdet.models.losses.utils import weight_reduce_loss
@@ -24,8 +25,9 @@ class SoftmaxClsLoss(nn.Module):
         self.reduction = reduction
         self.loss_weight = loss_weight
 
-    def reduce(self, loss: Tensor, weight: Optional[Tensor], avg_factor: Optional[float],
-               reduction_override: Optional[str]) -> Tensor:
+    def reduce(
+        self, loss: Tensor, weight: Optional[Tensor], avg_factor: Optional[float], reduction_override: Optional[str]
+    ) -> Tensor:
         """Weight, reduce and scale per-row losses (N,)."""
         if weight is not None:
             weight = weight.float()

@@ -10,14 +10,22 @@ Correction applied (see :mod:`.kd_terms`); with several teachers per row (MrKD's
 their softened distributions. Rows are then reduced like mmdet's ``CrossEntropyLoss``: per-row
 ``label_weights``, ``avg_factor``, ``reduction`` and ``loss_weight``.
 """
+
 from typing import Optional, Tuple
 
 import torch
 import torch.nn.functional as F
-from torch import Tensor, nn
+from torch import Tensor
 
-from .kd_terms import (check_kd_weight, check_num_classes, check_tc_share, check_temperature,
-                       correct_teacher, kd_term, soften)
+from .kd_terms import (
+    check_kd_weight,
+    check_num_classes,
+    check_tc_share,
+    check_temperature,
+    correct_teacher,
+    kd_term,
+    soften,
+)
 from .softmax_cls_loss import SoftmaxClsLoss
 
 Teacher = Tuple[Optional[Tensor], Optional[Tensor]]  # (probs (..., N, K), has_teacher (N,) bool); None: none/all
@@ -38,14 +46,16 @@ class TemperatureKDLoss(SoftmaxClsLoss):
         loss_weight (float): Weight of the whole loss.
     """
 
-    def __init__(self,
-                 temperature: float,
-                 kd_weight: float,
-                 tc_share: Optional[float] = None,
-                 num_classes: Optional[int] = None,
-                 use_sigmoid: bool = False,
-                 reduction: str = 'mean',
-                 loss_weight: float = 1.0) -> None:
+    def __init__(
+        self,
+        temperature: float,
+        kd_weight: float,
+        tc_share: Optional[float] = None,
+        num_classes: Optional[int] = None,
+        use_sigmoid: bool = False,
+        reduction: str = 'mean',
+        loss_weight: float = 1.0,
+    ) -> None:
         super().__init__(use_sigmoid, reduction, loss_weight)
         owner = type(self).__name__
         check_temperature(owner, temperature)
@@ -58,13 +68,15 @@ class TemperatureKDLoss(SoftmaxClsLoss):
         self.tc_share = tc_share
         self.num_classes = num_classes
 
-    def forward(self,
-                cls_score: Tensor,
-                label: Tensor,
-                weight: Optional[Tensor] = None,
-                avg_factor: Optional[float] = None,
-                reduction_override: Optional[str] = None,
-                **kwargs) -> Tensor:
+    def forward(
+        self,
+        cls_score: Tensor,
+        label: Tensor,
+        weight: Optional[Tensor] = None,
+        avg_factor: Optional[float] = None,
+        reduction_override: Optional[str] = None,
+        **kwargs,
+    ) -> Tensor:
         """Hard cross-entropy plus the KD term on the rows that have a teacher.
 
         Args:
@@ -108,8 +120,9 @@ class TemperatureKDLoss(SoftmaxClsLoss):
             softened = correct_teacher(softened, label, self.tc_share)
         return softened.mean(0) if softened.dim() == 3 else softened
 
-    def _masked_kd(self, cls_score: Tensor, label: Tensor, teacher_probs: Tensor,
-                   has_teacher: Optional[Tensor]) -> Tensor:
+    def _masked_kd(
+        self, cls_score: Tensor, label: Tensor, teacher_probs: Tensor, has_teacher: Optional[Tensor]
+    ) -> Tensor:
         """Per-row KD term, 0 on rows without a teacher (whose placeholder teachers are never read)."""
         if has_teacher is None:
             return kd_term(cls_score, self.teacher_at_temperature(teacher_probs, label), self.temperature)
@@ -121,9 +134,11 @@ class TemperatureKDLoss(SoftmaxClsLoss):
     def _check_logits(self, cls_score: Tensor) -> None:
         owner = type(self).__name__
         if self.num_classes is not None and cls_score.size(1) != self.num_classes + 1:
-            raise ValueError(f'{owner}(num_classes={self.num_classes}) got logits of width {cls_score.size(1)}: '
-                             'expected num_classes + 1 (background included); set num_classes to '
-                             'bbox_head.num_classes.')
+            raise ValueError(
+                f'{owner}(num_classes={self.num_classes}) got logits of width {cls_score.size(1)}: '
+                'expected num_classes + 1 (background included); set num_classes to '
+                'bbox_head.num_classes.'
+            )
         check_tc_share(owner, self.tc_share, cls_score.size(1))
 
 
@@ -135,6 +150,7 @@ class ProvidedTeacherKDLoss(TemperatureKDLoss):
     it over with :meth:`set_teacher`; the next forward consumes it. Outside training the loss is the
     plain cross-entropy.
     """
+
     hook_name = ''
 
     def __init__(self, *args, **kwargs) -> None:
@@ -151,14 +167,20 @@ class ProvidedTeacherKDLoss(TemperatureKDLoss):
             return None, None
         owner = type(self).__name__
         if self.teacher_provider is None:
-            raise RuntimeError(f"{owner} is used without {self.hook_name}: add dict(type='{self.hook_name}') "
-                               'to custom_hooks (it builds and attaches the teacher).')
+            raise RuntimeError(
+                f"{owner} is used without {self.hook_name}: add dict(type='{self.hook_name}') "
+                'to custom_hooks (it builds and attaches the teacher).'
+            )
         teacher_probs, has_teacher = self._pending
         if teacher_probs is None:
-            raise RuntimeError(f"{owner} got no teacher: set model.roi_head.type='SelfKDRoIHead' (or "
-                               "'SelfKDCascadeRoIHead'), which hands each batch's teacher to the loss.")
+            raise RuntimeError(
+                f"{owner} got no teacher: set model.roi_head.type='SelfKDRoIHead' (or "
+                "'SelfKDCascadeRoIHead'), which hands each batch's teacher to the loss."
+            )
         self._pending = (None, None)
         if teacher_probs.shape[-2:] != cls_score.shape:
-            raise ValueError(f'{owner}: teacher of shape {tuple(teacher_probs.shape)} does not match logits '
-                             f'{tuple(cls_score.shape)}.')
+            raise ValueError(
+                f'{owner}: teacher of shape {tuple(teacher_probs.shape)} does not match logits '
+                f'{tuple(cls_score.shape)}.'
+            )
         return teacher_probs, has_teacher

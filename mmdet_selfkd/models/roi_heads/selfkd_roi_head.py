@@ -8,6 +8,7 @@ the head, or the provider that the CS-KD/MrKD hook attaches to the loss), hand i
 PS-KD, record the fresh predictions of the same forward pass. Each class is registered under its
 generic name and its PS-KD name (``PSKDRoIHead``, ``PSKDCascadeRoIHead``).
 """
+
 from typing import List, Optional, Tuple
 
 from mmdet.models.roi_heads import CascadeRoIHead, StandardRoIHead
@@ -23,6 +24,7 @@ from ..losses import ProvidedTeacherKDLoss, PSKDLoss
 
 class SelfKDRoIHeadMixin:
     """Teacher plumbing shared by the self-KD RoI heads (``pskd_memory`` is set by PSKDHook)."""
+
     pskd_memory = None
     _pskd_metainfo: Optional[List[dict]] = None
     _pskd_gt_instances: Optional[list] = None
@@ -53,18 +55,21 @@ class SelfKDRoIHeadMixin:
         finally:
             self._pskd_metainfo = self._pskd_gt_instances = None
 
-    def _distil(self, stage: int, bbox_head, cls_score: Tensor, rois: Tensor,
-                sampling_results: List[SamplingResult]) -> None:
+    def _distil(
+        self, stage: int, bbox_head, cls_score: Tensor, rois: Tensor, sampling_results: List[SamplingResult]
+    ) -> None:
         loss = bbox_head.loss_cls
         if isinstance(loss, PSKDLoss):
             if self.pskd_memory is None:
-                raise RuntimeError(f'{type(self).__name__} has no prediction memory: add '
-                                   "dict(type='PSKDHook') to custom_hooks.")
+                raise RuntimeError(
+                    f"{type(self).__name__} has no prediction memory: add dict(type='PSKDHook') to custom_hooks."
+                )
             teacher = self.pskd_memory
         elif isinstance(loss, ProvidedTeacherKDLoss):
             if loss.teacher_provider is None:
-                raise RuntimeError(f"{type(loss).__name__} has no teacher provider: add "
-                                   f"dict(type='{loss.hook_name}') to custom_hooks.")
+                raise RuntimeError(
+                    f"{type(loss).__name__} has no teacher provider: add dict(type='{loss.hook_name}') to custom_hooks."
+                )
             teacher = loss.teacher_provider
         else:
             return
@@ -75,8 +80,10 @@ class SelfKDRoIHeadMixin:
             teacher.record(batch, probs)
         else:
             teacher_probs, has_teacher = teacher.teach(batch, probs)
-            loss.set_teacher(teacher_probs.to(cls_score.device, non_blocking=True),
-                             has_teacher.to(cls_score.device, non_blocking=True))
+            loss.set_teacher(
+                teacher_probs.to(cls_score.device, non_blocking=True),
+                has_teacher.to(cls_score.device, non_blocking=True),
+            )
 
 
 @MODELS.register_module(name=['SelfKDRoIHead', 'PSKDRoIHead'])
@@ -92,7 +99,8 @@ class SelfKDRoIHead(SelfKDRoIHeadMixin, StandardRoIHead):
             bbox_pred=bbox_results['bbox_pred'],
             rois=rois,
             sampling_results=sampling_results,
-            rcnn_train_cfg=self.train_cfg)
+            rcnn_train_cfg=self.train_cfg,
+        )
         bbox_results.update(loss_bbox=bbox_loss_and_target['loss_bbox'])
         return bbox_results
 
@@ -112,6 +120,7 @@ class SelfKDCascadeRoIHead(SelfKDRoIHeadMixin, CascadeRoIHead):
             bbox_pred=bbox_results['bbox_pred'],
             rois=rois,
             sampling_results=sampling_results,
-            rcnn_train_cfg=self.train_cfg[stage])
+            rcnn_train_cfg=self.train_cfg[stage],
+        )
         bbox_results.update(bbox_loss_and_target)
         return bbox_results
