@@ -15,6 +15,26 @@ BASELINE_CFG = str(REPO / 'configs/shapes/faster-rcnn_r18_fpn_8e_shapes.py')
 PSKD_CFG = str(REPO / 'configs/pskd/faster-rcnn_r18_fpn_pskd-8e_shapes.py')
 
 
+def _dataset_root(env_var: str, inside: str):
+    """The folder named by ``env_var`` if it holds ``inside``, else None (the tests that need it skip)."""
+    root = os.environ.get(env_var)
+    return Path(root) if root and (Path(root) / inside).exists() else None
+
+
+# The real datasets, where the environment names them (.ci/run does): the BCCD VOC folder (the one holding
+# Annotations/, ImageSets/ and JPEGImages/) and the Aquarium YOLO folder (the one holding data.yaml).
+BCCD_VOC_ROOT = _dataset_root('MMDET_SELFKD_BCCD', 'ImageSets/Main')
+AQUARIUM_ROOT = _dataset_root('MMDET_SELFKD_AQUARIUM', 'data.yaml')
+needs_bccd = pytest.mark.skipif(
+    BCCD_VOC_ROOT is None,
+    reason='BCCD not found: set MMDET_SELFKD_BCCD to its VOC folder (e.g. ../shared/data/bccd/BCCD)',
+)
+needs_aquarium = pytest.mark.skipif(
+    AQUARIUM_ROOT is None,
+    reason='Aquarium not found: set MMDET_SELFKD_AQUARIUM to its YOLO folder (e.g. ../shared/data/aquarium)',
+)
+
+
 @pytest.fixture(scope='session')
 def shapes_root(tmp_path_factory) -> str:
     """16 train / 8 val images of the synthetic shapes dataset."""

@@ -14,6 +14,7 @@ from mmdet_selfkd.calibration import ScoreCalibrator
 from conftest import BASELINE_CFG, run_tool, tiny_run_options
 
 
+@pytest.mark.slow
 def test_fit_then_test_with_the_hook(shapes_root, tmp_path):
     work_dir = str(tmp_path / 'train')
     run_tool(['tools/train.py', BASELINE_CFG, '--work-dir', work_dir, *tiny_run_options(shapes_root)])
@@ -84,11 +85,10 @@ def test_crosscheck_export_round_trip(tmp_path):
     """tools/calibration_crosscheck.py: the COCO JSON export read back gives the numbers of the detections."""
     import importlib.util
 
-    from test_posthoc_calibration import coco_world
-
     from mmdet_selfkd.calibration import calibration_report
 
     from conftest import REPO
+    from detection_samples import coco_world
 
     spec = importlib.util.spec_from_file_location('crosscheck', REPO / 'tools/calibration_crosscheck.py')
     crosscheck = importlib.util.module_from_spec(spec)

@@ -14,9 +14,9 @@ from PIL import Image
 from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
-REPO = Path(__file__).resolve().parents[1]
+from conftest import BCCD_VOC_ROOT, REPO, needs_bccd
+
 SCRIPT = REPO / 'tools' / 'dataset_converters' / 'voc_to_coco.py'
-BCCD_ROOT = Path('/work/shared/data/bccd/BCCD')
 
 
 def _load_module():
@@ -210,9 +210,9 @@ def test_cli_error_exits_nonzero(voc_root: Path, tmp_path: Path):
     assert 'test.txt' in str(exc.value.code)
 
 
-@pytest.mark.skipif(not BCCD_ROOT.is_dir(), reason='BCCD data not present')
+@needs_bccd
 def test_real_bccd(tmp_path: Path):
-    stats = v2c.convert_voc_to_coco(BCCD_ROOT, tmp_path, ['train', 'val', 'test'])
+    stats = v2c.convert_voc_to_coco(BCCD_VOC_ROOT, tmp_path, ['train', 'val', 'test'])
     assert {s: v['images'] for s, v in stats.items()} == dict(train=205, val=87, test=72)
     # The zero-size boxes of BloodImage_00343 (train) and 00338 (val).
     assert {s: v['dropped_degenerate'] for s, v in stats.items()} == dict(train=1, val=1, test=0)

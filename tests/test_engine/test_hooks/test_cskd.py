@@ -285,6 +285,7 @@ def test_images_without_gt_and_ignored_boxes(shapes_root, tmp_path):
 
 
 # --- a real training run ----------------------------------------------------------------------------
+@pytest.mark.slow
 def test_training_run_pairs_positives_in_the_batch(shapes_root, tmp_path):
     """tools/train.py on the CS-KD shapes config (ClassPairBatchSampler), class memory off: the pair rate is
     the in-batch one. Batch 8 = 4 drawn + 4 partners: 16 images -> 4 iterations."""

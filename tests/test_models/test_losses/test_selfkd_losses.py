@@ -503,6 +503,7 @@ RUNS = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('method', list(RUNS))
 def test_two_epoch_training_run(method, shapes_root, tmp_path):
     cfg_name, loss_type, scalar, extra = RUNS[method]

@@ -4,10 +4,9 @@ import pickle
 from dataclasses import asdict
 
 import pytest
-from test_posthoc_calibration import image
 
 from conftest import load_benchmark
-from test_calibration_metric import box
+from detection_samples import box, image
 
 bench = load_benchmark()
 

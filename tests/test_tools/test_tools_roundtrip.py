@@ -85,6 +85,7 @@ def trained_run(shapes_root, tmp_path_factory):
     return work_dir
 
 
+@pytest.mark.slow
 def test_train_resume_test_roundtrip(trained_run, shapes_root):
     work_dir = trained_run
     assert os.path.exists(os.path.join(work_dir, 'epoch_1.pth'))
@@ -116,6 +117,7 @@ def test_train_resume_test_roundtrip(trained_run, shapes_root):
     assert 0.0 <= float(match.group(1)) <= 1.0
 
 
+@pytest.mark.slow
 def test_mmengine_checkpoint_loading_needs_and_gets_the_allowlist(trained_run):
     ckpt = os.path.join(trained_run, 'epoch_1.pth')
     code = (
@@ -142,6 +144,7 @@ def test_weights_only_stays_on_for_other_objects(tmp_path):
         load_local_checkpoint(path)
 
 
+@pytest.mark.slow
 def test_train_refuses_to_overwrite_checkpoints(trained_run, shapes_root):
     before = {f: os.path.getmtime(os.path.join(trained_run, f)) for f in os.listdir(trained_run) if f.endswith('.pth')}
     proc = run_tool(
@@ -153,6 +156,7 @@ def test_train_refuses_to_overwrite_checkpoints(trained_run, shapes_root):
     assert after == before
 
 
+@pytest.mark.slow
 def test_show_dir_writes_images(trained_run, shapes_root):
     show_dir = 'shown'
     run_tool(

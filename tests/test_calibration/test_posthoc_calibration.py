@@ -24,7 +24,7 @@ from mmdet_selfkd.calibration import (
     pool_adjacent_violators,
 )
 
-from test_calibration_metric import box
+from detection_samples import box, coco_world, image
 
 
 def test_pav_by_hand():
@@ -92,17 +92,6 @@ def test_unknown_file_format_is_refused(tmp_path):
         ScoreCalibrator.load(str(path))
 
 
-def image(dets, gts):
-    return dict(
-        bboxes=np.array([d[0] for d in dets], np.float32).reshape(-1, 4),
-        scores=np.array([d[1] for d in dets]),
-        labels=np.array([d[2] for d in dets], np.int64),
-        gt_bboxes=np.array([g[0] for g in gts], np.float32).reshape(-1, 4),
-        gt_labels=np.array([g[1] for g in gts], np.int64),
-        gt_ignore=np.zeros(len(gts), bool),
-    )
-
-
 def test_calibration_set_protocols_by_hand():
     images = [
         image(
@@ -123,47 +112,6 @@ def test_calibration_set_protocols_by_hand():
 
 
 # --- mAP (pycocotools through mmdet's CocoMetric) is unchanged ------------------------------------
-
-
-def coco_world(tmp_path, rng):
-    """20 images, 2 classes, ~3 objects each; ~8 noisy detections per image with random scores."""
-    images, anns, samples = [], [], []
-    for i in range(20):
-        images.append(dict(id=i, file_name=f'{i}.jpg', width=200, height=200))
-        gts, dets = [], []
-        for _ in range(3):
-            x, y = rng.uniform(0, 150, 2)
-            label = int(rng.integers(2))
-            gts.append(([x, y, x + 40, y + 40], label))
-            anns.append(
-                dict(id=len(anns) + 1, image_id=i, category_id=label + 1, bbox=[x, y, 40, 40], area=1600, iscrowd=0)
-            )
-            for _ in range(2):
-                dx, dy = rng.normal(0, 6, 2)
-                dets.append(([x + dx, y + dy, x + dx + 40, y + dy + 40], label if rng.uniform() < 0.8 else 1 - label))
-        for _ in range(2):
-            x, y = rng.uniform(0, 150, 2)
-            dets.append(([x, y, x + 30, y + 30], int(rng.integers(2))))
-        scores = rng.uniform(0.05, 1.0, len(dets))
-        samples.append(
-            dict(
-                img_id=i,
-                ori_shape=(200, 200),
-                pred_instances=dict(
-                    bboxes=torch.tensor([d[0] for d in dets], dtype=torch.float32),
-                    scores=torch.tensor(scores, dtype=torch.float32),
-                    labels=torch.tensor([d[1] for d in dets]),
-                ),
-                gt_instances=dict(
-                    bboxes=torch.tensor([g[0] for g in gts], dtype=torch.float32),
-                    labels=torch.tensor([g[1] for g in gts]),
-                ),
-                ignored_instances=dict(bboxes=torch.zeros(0, 4), labels=torch.zeros(0, dtype=torch.int64)),
-            )
-        )
-    coco = dict(images=images, annotations=anns, categories=[dict(id=1, name='a'), dict(id=2, name='b')])
-    (tmp_path / 'ann.json').write_text(json.dumps(coco))
-    return samples
 
 
 def coco_map(tmp_path, samples, calibrator=None) -> dict:

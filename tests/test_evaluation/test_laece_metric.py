@@ -9,7 +9,7 @@ from mmengine.evaluator import Evaluator
 
 from mmdet_selfkd.evaluation import LaECEMetric, localisation_calibration_error, lrp_optimal, match_detections
 
-from test_calibration_metric import box, sample, write_tiny_coco
+from detection_samples import box, sample, write_tiny_coco
 
 IOU_2_3 = 2 / 3  # box(0, 0) vs box(2, 0): intersection 80, union 120
 

@@ -18,7 +18,9 @@ from mmdet_selfkd.models.backbones import (
     load_tv_mobilenet_v2_state_dict,
 )
 
-REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+from conftest import REPO as REPO_PATH
+
+REPO = str(REPO_PATH)
 CONFIG = osp.join(REPO, 'configs', 'bccd', 'faster-rcnn_mobilenetv2_fpn_1x_bccd.py')
 CONVERTER = osp.join(REPO, 'tools', 'model_converters', 'tv_mobilenet_v2_to_mmdet.py')
 

@@ -1,9 +1,7 @@
 """Tests for the detection calibration metric (D-ECE / MCE)."""
 
-import json
 import os.path as osp
 
-import mmcv
 import numpy as np
 import pytest
 import torch
@@ -22,36 +20,7 @@ from mmdet_selfkd.evaluation import (
     plot_reliability_diagram,
 )
 
-
-def box(x: float, y: float, size: float = 10.0) -> list:
-    """An xyxy box of side ``size`` with top-left corner (x, y)."""
-    return [x, y, x + size, y + size]
-
-
-def sample(dets, gts=(), ignored=()) -> dict:
-    """A data sample as mmengine's Evaluator hands it to ``process``.
-
-    Args:
-        dets: ``(bbox, score, label)`` triples.
-        gts: ``(bbox, label)`` pairs of ground truth.
-        ignored: ``(bbox, label)`` pairs of ignored (crowd) ground truth.
-    """
-
-    def instances(pairs) -> dict:
-        return dict(
-            bboxes=torch.tensor([p[0] for p in pairs], dtype=torch.float32).reshape(-1, 4),
-            labels=torch.tensor([p[1] for p in pairs], dtype=torch.int64),
-        )
-
-    return dict(
-        pred_instances=dict(
-            bboxes=torch.tensor([d[0] for d in dets], dtype=torch.float32).reshape(-1, 4),
-            scores=torch.tensor([d[1] for d in dets], dtype=torch.float32),
-            labels=torch.tensor([d[2] for d in dets], dtype=torch.int64),
-        ),
-        gt_instances=instances(gts),
-        ignored_instances=instances(ignored),
-    )
+from detection_samples import box, sample, write_tiny_coco
 
 
 def evaluate(metric: DetectionCalibrationMetric, samples) -> dict:
@@ -256,25 +225,6 @@ ANNOTATIONS_FIRST_PIPELINE = [
     dict(type='Resize', scale=(200, 160), keep_ratio=True),
     dict(type='PackDetInputs', meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor', 'instances')),
 ]
-
-
-def write_tiny_coco(root) -> None:
-    """One 100x80 image with a cat, a dog and a crowd of cats."""
-    (root / 'imgs').mkdir()
-    mmcv.imwrite(np.zeros((80, 100, 3), np.uint8), str(root / 'imgs/0.jpg'))
-    anns = [  # xywh
-        dict(bbox=[10, 10, 30, 30], category_id=1, iscrowd=0),
-        dict(bbox=[50, 20, 40, 40], category_id=2, iscrowd=0),
-        dict(bbox=[0, 50, 40, 30], category_id=1, iscrowd=1),
-    ]
-    for i, ann in enumerate(anns):
-        ann.update(id=i + 1, image_id=0, area=ann['bbox'][2] * ann['bbox'][3])
-    coco = dict(
-        images=[dict(id=0, file_name='0.jpg', width=100, height=80)],
-        annotations=anns,
-        categories=[dict(id=1, name='cat'), dict(id=2, name='dog')],
-    )
-    (root / 'ann.json').write_text(json.dumps(coco))
 
 
 @pytest.mark.parametrize(

@@ -24,6 +24,7 @@ def train(config, work_dir, options, *flags, check=True):
     return run_tool(['tools/train.py', config, '--work-dir', str(work_dir), *flags, *options], check=check)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('strategy', ['gt', 'iou', 'snapshot'])
 def test_two_pass_run_has_soft_targets_in_second_pass(shapes_root, tmp_path, strategy):
     train(PSKD_CFG, tmp_path, pskd_options(shapes_root, strategy))
@@ -57,6 +58,7 @@ def _pskd_hook(runner):
     return next(hook for hook in runner.hooks if isinstance(hook, PSKDHook))
 
 
+@pytest.mark.slow
 def test_resume_gives_exactly_the_uninterrupted_memory(shapes_root, tmp_path):
     # an uninterrupted run, stopped after pass 2: its live memory is the reference
     full = _pskd_runner(shapes_root, tmp_path, **{'train_cfg.max_epochs': 2})
@@ -85,6 +87,7 @@ def test_resume_gives_exactly_the_uninterrupted_memory(shapes_root, tmp_path):
     assert min(coverage[3]) > 0  # taught from the restored memory right away
 
 
+@pytest.mark.slow
 def test_resume_from_a_plain_checkpoint_starts_an_empty_memory(shapes_root, tmp_path):
     train(BASELINE_CFG, tmp_path, tiny_run_options(shapes_root))
     proc = train(PSKD_CFG, tmp_path, pskd_options(shapes_root), '--resume')
@@ -99,6 +102,7 @@ def _map(proc):
     return float(match.group(1))
 
 
+@pytest.mark.slow
 def test_pskd_checkpoint_is_a_plain_mmdet_model(shapes_root, tmp_path):
     train(PSKD_CFG, tmp_path, pskd_options(shapes_root, 'iou'))
     ckpt = str(tmp_path / 'epoch_2.pth')
@@ -153,6 +157,7 @@ def test_misconfigured_runs_fail_at_start_naming_the_setting(shapes_root, tmp_pa
     assert 'Epoch(train) [1][2/' not in proc.stdout + proc.stderr  # failed before training got going
 
 
+@pytest.mark.slow
 def test_memory_from_another_dataset_or_class_count_is_refused(shapes_root, tmp_path, tmp_path_factory):
     from mmdet_selfkd.datasets import make_shapes_dataset
 

@@ -140,6 +140,7 @@ def test_refuses_an_existing_out_dir(tmp_path):
         bench.main(['--mode', 'cpu-tiny', '--out-dir', str(tmp_path)])
 
 
+@pytest.mark.slow
 def test_cpu_tiny_run(tmp_path):
     out_dir = tmp_path / 'bench'
     proc = run_tool(

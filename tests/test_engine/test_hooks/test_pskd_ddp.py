@@ -22,6 +22,7 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('strategy', ['gt', 'iou'])
 def test_two_ranks_share_one_memory(shapes_root, tmp_path, strategy):
     probe_cfg = tmp_path / 'probe.py'

@@ -142,6 +142,7 @@ class DrawProbe(Hook):
             self.draws.append((hook.open_pass, key, (0, 'gt', key) in hook.memory.prev_preds))
 
 
+@pytest.mark.slow
 def test_every_draw_of_a_shuffled_repeat_dataset_is_taught(shapes_root, tmp_path):
     # 16 images, RepeatDataset(times=3), batch 4: an epoch is 12 iterations = 3 passes of 4; 2 epochs: T = 6
     runner = pskd_runner(shapes_root, tmp_path, **{'train_cfg.max_epochs': 2})

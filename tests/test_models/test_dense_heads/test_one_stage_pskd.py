@@ -251,6 +251,7 @@ def memory_row(memory, meta, gts, gt):
 
 
 # --- real runs -------------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_retinanet_two_pass_run_and_plain_checkpoint(shapes_root, tmp_path):
     options = tiny_run_options(shapes_root, **{'train_cfg.max_epochs': 2})
     run_tool(['tools/train.py', RETINA_PSKD_CFG, '--work-dir', str(tmp_path), *options])
@@ -300,6 +301,7 @@ def test_retinanet_two_pass_run_and_plain_checkpoint(shapes_root, tmp_path):
             assert torch.equal(a['pred_instances'][key], b['pred_instances'][key])
 
 
+@pytest.mark.slow
 def test_retinanet_label_smoothing_run(shapes_root, tmp_path):
     run_tool(['tools/train.py', RETINA_LS_CFG, '--work-dir', str(tmp_path), *tiny_run_options(shapes_root)])
     losses = [row['loss_cls'] for row in read_scalars(str(tmp_path)) if 'loss_cls' in row]

@@ -4,7 +4,6 @@ import contextlib
 import importlib.util
 import io
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -15,9 +14,9 @@ from PIL import Image
 from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
-REPO = Path(__file__).resolve().parents[1]
+from conftest import AQUARIUM_ROOT, REPO, needs_aquarium
+
 SCRIPT = REPO / 'tools' / 'dataset_converters' / 'yolo_to_coco.py'
-AQUARIUM_ROOT = Path(os.environ.get('SELFKD_AQUARIUM_ROOT', REPO.parent / 'shared' / 'data' / 'aquarium'))
 
 
 def _load_module():
@@ -319,10 +318,7 @@ def test_cli_error_exits_nonzero(yolo_root: Path, tmp_path: Path):
     assert str(yolo_root / 'test' / 'images') in str(exc.value.code)
 
 
-@pytest.mark.skipif(
-    not (AQUARIUM_ROOT / 'data.yaml').is_file(),
-    reason=f'Aquarium data not found at {AQUARIUM_ROOT} (set SELFKD_AQUARIUM_ROOT to the folder holding its data.yaml)',
-)
+@needs_aquarium
 def test_real_aquarium(tmp_path: Path):
     stats = y2c.convert_yolo_to_coco(AQUARIUM_ROOT, tmp_path)
     assert {s: v['images'] for s, v in stats.items()} == dict(train=448, valid=127, test=63)
