@@ -27,6 +27,25 @@ from glob import glob
 from typing import List, Optional
 
 ENV_VAR = 'MMDET_SELFKD_CONFIGS'
+# The methods on the synthetic-shapes model (Faster R-CNN R18-FPN, and RetinaNet R18-FPN for the one-stage ones):
+# method -> shipped config, relative to :func:`config_dir` (:func:`config_path` gives the absolute path). The main
+# job (tools/main_job.py) and the benchmark's shapes family train them.
+METHOD_CONFIGS = {
+    'baseline': 'shapes/faster-rcnn_r18_fpn_8e_shapes.py',
+    'pskd': 'pskd/faster-rcnn_r18_fpn_pskd-8e_shapes.py',
+    'pskd-iou': 'pskd/faster-rcnn_r18_fpn_pskd-iou-8e_shapes.py',
+    'pskd-snapshot': 'pskd/faster-rcnn_r18_fpn_pskd-snapshot-8e_shapes.py',
+    'ls': 'selfkd/faster-rcnn_r18_fpn_ls-8e_shapes.py',
+    'lsrkd': 'selfkd/faster-rcnn_r18_fpn_lsrkd-8e_shapes.py',
+    'lsrkd-tc': 'selfkd/faster-rcnn_r18_fpn_lsrkd-tc-8e_shapes.py',
+    'cskd': 'selfkd/faster-rcnn_r18_fpn_cskd-8e_shapes.py',
+    'mrkd': 'selfkd/faster-rcnn_r18_fpn_mrkd-8e_shapes.py',
+    'mrkd-tc': 'selfkd/faster-rcnn_r18_fpn_mrkd-tc-8e_shapes.py',
+    # one-stage: RetinaNet R18-FPN, compare with `retinanet`
+    'retinanet': 'shapes/retinanet_r18_fpn_8e_shapes.py',
+    'retinanet-pskd': 'pskd/retinanet_r18_fpn_pskd-8e_shapes.py',
+    'retinanet-ls': 'selfkd/retinanet_r18_fpn_ls-8e_shapes.py',
+}
 
 
 def config_dir() -> str:

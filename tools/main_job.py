@@ -8,6 +8,8 @@ reliability diagrams in one PNG, and where the checkpoints and logs are.
     python tools/main_job.py                                    # baseline and PS-KD (`gt` strategy)
     python tools/main_job.py --methods baseline pskd pskd-iou ls lsrkd cskd mrkd   # any of METHOD_CONFIGS
     python tools/main_job.py --train-images 0                   # all 400 train images (twice the training)
+
+The methods and their configs: ``METHOD_CONFIGS`` of :mod:`mmdet_selfkd.configs`.
 """
 
 import argparse
@@ -21,26 +23,11 @@ from mmengine.runner import Runner
 
 import mmdet_selfkd  # noqa: F401
 from mmdet_selfkd.apis import load_config
+from mmdet_selfkd.configs import METHOD_CONFIGS, config_path
 from mmdet_selfkd.datasets import make_shapes_dataset
 from mmdet_selfkd.evaluation import calibration_errors, plot_reliability_diagrams
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
-METHOD_CONFIGS = {
-    'baseline': 'configs/shapes/faster-rcnn_r18_fpn_8e_shapes.py',
-    'pskd': 'configs/pskd/faster-rcnn_r18_fpn_pskd-8e_shapes.py',
-    'pskd-iou': 'configs/pskd/faster-rcnn_r18_fpn_pskd-iou-8e_shapes.py',
-    'pskd-snapshot': 'configs/pskd/faster-rcnn_r18_fpn_pskd-snapshot-8e_shapes.py',
-    'ls': 'configs/selfkd/faster-rcnn_r18_fpn_ls-8e_shapes.py',
-    'lsrkd': 'configs/selfkd/faster-rcnn_r18_fpn_lsrkd-8e_shapes.py',
-    'lsrkd-tc': 'configs/selfkd/faster-rcnn_r18_fpn_lsrkd-tc-8e_shapes.py',
-    'cskd': 'configs/selfkd/faster-rcnn_r18_fpn_cskd-8e_shapes.py',
-    'mrkd': 'configs/selfkd/faster-rcnn_r18_fpn_mrkd-8e_shapes.py',
-    'mrkd-tc': 'configs/selfkd/faster-rcnn_r18_fpn_mrkd-tc-8e_shapes.py',
-    # one-stage: RetinaNet R18-FPN, compare with `retinanet`
-    'retinanet': 'configs/shapes/retinanet_r18_fpn_8e_shapes.py',
-    'retinanet-pskd': 'configs/pskd/retinanet_r18_fpn_pskd-8e_shapes.py',
-    'retinanet-ls': 'configs/selfkd/retinanet_r18_fpn_ls-8e_shapes.py',
-}
 DEFAULT_METHODS = ('baseline', 'pskd')
 # The main job trains on the first 200 of the dataset's 400 train images (the same 200 images as the
 # benchmark's shapes `cpu-reduced` mode): two methods then fit in a few minutes on 2 CPU cores.
@@ -109,7 +96,7 @@ def method_config(method: str, data_root: str, work_dir: str, train_images: int 
     """The method's shipped config on ``data_root``: its first ``train_images`` train images (0: all), tested
     on the val split with CocoMetric, DetectionCalibrationMetric (D-ECE; detections saved for the diagrams)
     and LaECEMetric. The in-training validation is skipped: the test after training evaluates the same split."""
-    cfg = load_config(osp.join(REPO, METHOD_CONFIGS[method]), work_dir=work_dir)
+    cfg = load_config(config_path(METHOD_CONFIGS[method]), work_dir=work_dir)
     root = data_root.rstrip('/') + '/'
     for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         cfg[loader].dataset.data_root = root

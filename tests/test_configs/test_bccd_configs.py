@@ -2,7 +2,6 @@
 type, RoI classification loss, custom hooks, train batch sampler; MrKD's refresh interval is one epoch in both),
 and builds."""
 
-import importlib.util
 from typing import Any, Dict
 
 import pytest
@@ -10,23 +9,14 @@ from mmdet.registry import HOOKS, MODELS
 from mmdet.utils import register_all_modules
 
 from mmdet_selfkd.apis import load_config
+from mmdet_selfkd.configs import METHOD_CONFIGS as SHAPES
+from mmdet_selfkd.configs import config_path
 
 from conftest import REPO
 
 BCCD_BASE = 'configs/bccd/faster-rcnn_mobilenetv2_fpn_1x_bccd.py'
 METHODS = ('pskd', 'pskd-iou', 'pskd-snapshot', 'ls', 'lsrkd', 'cskd', 'mrkd')
 MRKD_EPOCH_ITERS = {'shapes': 50, 'bccd': 26}  # main job: 400 images / batch 8; BCCD: ceil(205 / 8)
-
-
-def _shapes_configs() -> Dict[str, str]:
-    """``METHOD_CONFIGS`` of tools/main_job.py."""
-    spec = importlib.util.spec_from_file_location('main_job', REPO / 'tools' / 'main_job.py')
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.METHOD_CONFIGS
-
-
-SHAPES = _shapes_configs()
 
 
 def bccd_config(method: str) -> str:
@@ -67,7 +57,7 @@ def base():
 @pytest.mark.parametrize('method', METHODS)
 def test_bccd_config_is_base_plus_the_shapes_delta(base, method):
     cfg = load_config(str(REPO / bccd_config(method)))
-    assert method_delta(cfg, 'bccd') == method_delta(load_config(str(REPO / SHAPES[method])), 'shapes')
+    assert method_delta(cfg, 'bccd') == method_delta(load_config(config_path(SHAPES[method])), 'shapes')
     assert method_delta(cfg, 'bccd') != method_delta(base, 'bccd')
     assert without_delta(cfg) == without_delta(base)
     num_classes = cfg.model.roi_head.bbox_head.loss_cls.get('num_classes')

@@ -30,7 +30,7 @@ def test_defaults_are_baseline_and_pskd_on_200_images():
     args = main_job.parse_args([])
     assert args.methods == ['baseline', 'pskd']
     assert args.train_images == 200 and args.epochs is None
-    assert main_job.METHOD_CONFIGS['pskd'] == 'configs/pskd/faster-rcnn_r18_fpn_pskd-8e_shapes.py'
+    assert main_job.METHOD_CONFIGS['pskd'] == 'pskd/faster-rcnn_r18_fpn_pskd-8e_shapes.py'  # in mmdet_selfkd.configs
     assert main_job.parse_args(['--methods', 'ls', 'cskd']).methods == ['ls', 'cskd']
 
 
