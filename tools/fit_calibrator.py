@@ -37,8 +37,7 @@ from mmdet_selfkd.calibration import (
     calibration_set,
     lrp_optimal_thresholds,
 )
-from mmdet_selfkd.evaluation import DetectionCalibrationMetric
-from mmdet_selfkd.evaluation.detection_calibration_metric import _to_numpy
+from mmdet_selfkd.evaluation import image_detections
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -81,19 +80,7 @@ def predict(cfg, split: str) -> List[Dict[str, np.ndarray]]:
         for i, data in enumerate(loader):
             for sample in model.val_step(data):
                 d = sample.to_dict()
-                pred = d['pred_instances']
-                gt_bboxes, gt_labels, gt_ignore = DetectionCalibrationMetric._ground_truth(d)
-                images.append(
-                    dict(
-                        img_id=d.get('img_id'),
-                        bboxes=_to_numpy(pred['bboxes']).reshape(-1, 4),
-                        scores=_to_numpy(pred['scores'], np.float64).reshape(-1),
-                        labels=_to_numpy(pred['labels'], np.int64).reshape(-1),
-                        gt_bboxes=gt_bboxes,
-                        gt_labels=gt_labels,
-                        gt_ignore=gt_ignore,
-                    )
-                )
+                images.append(dict(img_id=d.get('img_id'), **image_detections(d)))
             if (i + 1) % 20 == 0:
                 runner.logger.info(f'fit_calibrator: {len(images)} images ({time.time() - start:.0f} s)')
     return images

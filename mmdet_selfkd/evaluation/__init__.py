@@ -1,6 +1,7 @@
 from .detection_calibration_metric import (
     DetectionCalibrationMetric,
     calibration_errors,
+    image_detections,
     match_detections,
     plot_reliability_diagram,
     plot_reliability_diagrams,
@@ -12,6 +13,7 @@ from .lrp import lrp_optimal
 __all__ = [
     'DetectionCalibrationMetric',
     'calibration_errors',
+    'image_detections',
     'match_detections',
     'plot_reliability_diagram',
     'plot_reliability_diagrams',

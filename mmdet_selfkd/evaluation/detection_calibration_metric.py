@@ -14,6 +14,7 @@ docs/calibration.md compares the two.
 
 import math
 import os.path as osp
+import pickle
 from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
@@ -307,6 +308,13 @@ class DetectionCalibrationMetric(BaseMetric):
             (pooled over images) to this ``.npz`` file, overwriting it, so
             diagrams can be redrawn or pooled over runs later (see
             :func:`plot_reliability_diagrams`). Defaults to None.
+        dets_file (str, optional): If given, each evaluation also pickles
+            every image's detections, all of them (not only those with
+            ``score >= score_thr``), and its ground truth to this file,
+            overwriting it: a list with one :func:`image_detections` dict
+            per image, what :func:`mmdet_selfkd.calibration.calibration_report`
+            and ``cross_fitted_scores`` take (LaECE_0, post-hoc calibration
+            after the run). Defaults to None.
         collect_device (str): Device for collecting results across ranks,
             'cpu' or 'gpu'. Defaults to 'cpu'.
         prefix (str, optional): Prefix of the metric names. Defaults to None
@@ -328,6 +336,7 @@ class DetectionCalibrationMetric(BaseMetric):
         out_dir: Optional[str] = None,
         save_diagram: bool = True,
         pairs_file: Optional[str] = None,
+        dets_file: Optional[str] = None,
         collect_device: str = 'cpu',
         prefix: Optional[str] = None,
     ) -> None:
@@ -344,6 +353,7 @@ class DetectionCalibrationMetric(BaseMetric):
         self.out_dir = out_dir
         self.save_diagram = save_diagram
         self.pairs_file = pairs_file
+        self.dets_file = dets_file
 
     @staticmethod
     def _ground_truth(data_sample: dict) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -368,7 +378,8 @@ class DetectionCalibrationMetric(BaseMetric):
         return np.concatenate(bboxes), np.concatenate(labels), ignore
 
     def process(self, data_batch: dict, data_samples: Sequence[dict]) -> None:
-        """Match each image's kept detections and store confidences/TP flags.
+        """Match each image's kept detections and store confidences/TP flags (and, with ``dets_file``, all
+        of the image's detections and its ground truth).
 
         Args:
             data_batch (dict): A batch from the dataloader (unused).
@@ -387,13 +398,15 @@ class DetectionCalibrationMetric(BaseMetric):
                 bboxes, scores, labels, *self._ground_truth(data_sample), iou_thr=self.iou_thr
             )
             valid = ~is_ignored
-            self.results.append((scores[valid], labels[valid], is_tp[valid]))
+            image = image_detections(data_sample) if self.dets_file is not None else None
+            self.results.append((scores[valid], labels[valid], is_tp[valid], image))
 
     def compute_metrics(self, results: List[tuple]) -> Dict[str, float]:
         """Compute D-ECE/MCE over all images and save a reliability diagram.
 
         Args:
-            results (list[tuple]): ``(scores, labels, is_tp)`` per image.
+            results (list[tuple]): ``(scores, labels, is_tp, image)`` per image; ``image`` is the
+                :func:`image_detections` dict with ``dets_file``, else None.
 
         Returns:
             dict[str, float]: ``dece``, ``mce``, ``dece_per_class``,
@@ -401,10 +414,14 @@ class DetectionCalibrationMetric(BaseMetric):
         """
         logger = MMLogger.get_current_instance()
         empty = (np.zeros(0, np.float32), np.zeros(0, np.int64), np.zeros(0, bool))
-        scores, labels, is_tp = (np.concatenate(x) for x in zip(empty, *results))
+        scores, labels, is_tp = (np.concatenate(x) for x in zip(empty, *(result[:3] for result in results)))
         if self.pairs_file is not None:
             mkdir_or_exist(osp.dirname(osp.abspath(self.pairs_file)))
             np.savez(self.pairs_file, scores=scores, labels=labels, is_tp=is_tp)
+        if self.dets_file is not None:
+            mkdir_or_exist(osp.dirname(osp.abspath(self.dets_file)))
+            with open(self.dets_file, 'wb') as f:
+                pickle.dump([result[3] for result in results], f)
         stats = calibration_errors(scores, is_tp, self.num_bins)
         per_class = [
             calibration_errors(scores[labels == c], is_tp[labels == c], self.num_bins)['dece']
@@ -444,3 +461,26 @@ class DetectionCalibrationMetric(BaseMetric):
         fig = plot_reliability_diagram(stats)
         fig.savefig(f'{stem}{index}.png', dpi=120)
         print_log(f'Reliability diagram saved to {stem}{index}.png', logger=logger)
+
+
+def image_detections(data_sample: dict) -> Dict[str, np.ndarray]:
+    """One image's detections, all of them, and its ground truth as numpy arrays, in the original-image frame.
+
+    Args:
+        data_sample (dict): A data sample with ``pred_instances`` and ground truth, as the metrics read it
+            (see :class:`DetectionCalibrationMetric`).
+
+    Returns:
+        dict: ``bboxes`` (N, 4) xyxy float32, ``scores`` (N,) float64, ``labels`` (N,) int64, ``gt_bboxes``
+        (M, 4), ``gt_labels`` (M,) and ``gt_ignore`` (M,) bool (crowd / ignored boxes).
+    """
+    pred = data_sample['pred_instances']
+    gt_bboxes, gt_labels, gt_ignore = DetectionCalibrationMetric._ground_truth(data_sample)
+    return dict(
+        bboxes=_to_numpy(pred['bboxes']).reshape(-1, 4),
+        scores=_to_numpy(pred['scores'], np.float64).reshape(-1),
+        labels=_to_numpy(pred['labels'], np.int64).reshape(-1),
+        gt_bboxes=gt_bboxes,
+        gt_labels=gt_labels,
+        gt_ignore=gt_ignore,
+    )

@@ -1,6 +1,7 @@
 """Tests for the detection calibration metric (D-ECE / MCE)."""
 
 import os.path as osp
+import pickle
 
 import numpy as np
 import pytest
@@ -150,6 +151,40 @@ def test_metric_by_hand_with_threshold_ignore_and_mce(metric):
     # class 0: bin 9 gap9 (2 dets), bin 6 prec 0 at 0.65; class 1: 0.61 TP
     class0 = (2 * gap9 + 0.65) / 3
     assert results['calib/dece_per_class'] == pytest.approx((class0 + 0.39) / 2, 1e-5)
+
+
+def test_pairs_and_dets_files_hold_what_dece_and_laece_are_computed_from(tmp_path):
+    """pairs_file: the D-ECE set (score >= 0.3, crowd-only matches dropped); dets_file: every detection of every
+    image and its ground truth, enough to compute the metric again (calibration_report) after the run."""
+    from mmdet_selfkd.calibration import calibration_report
+
+    gt0, crowd = box(0, 0), [0, 100, 100, 200]
+    samples = [
+        sample(
+            [(gt0, 0.9, 0), (box(20, 120), 0.6, 1), (box(60, 60), 0.5, 0), (gt0, 0.1, 0)],
+            gts=[(gt0, 0)],
+            ignored=[(crowd, 1)],
+        ),
+        sample([], gts=[(box(30, 30), 1)]),
+    ]
+    metric = DetectionCalibrationMetric(
+        save_diagram=False, pairs_file=str(tmp_path / 'pairs.npz'), dets_file=str(tmp_path / 'run' / 'dets.pkl')
+    )
+    results = evaluate(metric, samples)
+    pairs = np.load(tmp_path / 'pairs.npz')
+    assert pairs['scores'].tolist() == pytest.approx([0.9, 0.5])  # 0.6 lies in the crowd, 0.1 is below 0.3
+    assert pairs['is_tp'].tolist() == [True, False] and pairs['labels'].tolist() == [0, 0]
+    assert results['calib/num_dets'] == 2 and results['calib/precision'] == pytest.approx(0.5)
+    with open(tmp_path / 'run' / 'dets.pkl', 'rb') as f:
+        images = pickle.load(f)
+    assert len(images) == 2
+    assert images[0]['scores'].dtype == np.float64 and images[0]['scores'].tolist() == pytest.approx(
+        [0.9, 0.6, 0.5, 0.1]
+    )
+    assert images[0]['bboxes'].shape == (4, 4) and images[0]['labels'].tolist() == [0, 1, 0, 0]
+    assert images[0]['gt_labels'].tolist() == [0, 1] and images[0]['gt_ignore'].tolist() == [False, True]
+    assert images[1]['bboxes'].shape == (0, 4) and images[1]['gt_bboxes'].tolist() == [box(30, 30)]
+    assert calibration_report(images)['calib/dece'] == pytest.approx(results['calib/dece'])
 
 
 def test_score_thr_is_configurable(tmp_path):
