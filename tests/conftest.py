@@ -11,6 +11,8 @@ from typing import Dict, List, Sequence
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
+# the benchmark package, benchmarks/selfkd/, imported as `selfkd` (as benchmarks/selfkd_benchmark.py imports it)
+sys.path.insert(0, str(REPO / 'benchmarks'))
 BASELINE_CFG = str(REPO / 'configs/shapes/faster-rcnn_r18_fpn_8e_shapes.py')
 PSKD_CFG = str(REPO / 'configs/pskd/faster-rcnn_r18_fpn_pskd-8e_shapes.py')
 
@@ -43,18 +45,6 @@ def shapes_root(tmp_path_factory) -> str:
     root = tmp_path_factory.mktemp('shapes')
     make_shapes_dataset(str(root), splits={'train': 16, 'val': 8}, seed=1)
     return str(root)
-
-
-def load_benchmark():
-    """benchmarks/selfkd_benchmark.py as a module, loaded once per test session (it registers metrics)."""
-    import importlib.util
-
-    if 'selfkd_benchmark' not in sys.modules:
-        spec = importlib.util.spec_from_file_location('selfkd_benchmark', REPO / 'benchmarks' / 'selfkd_benchmark.py')
-        module = importlib.util.module_from_spec(spec)
-        sys.modules['selfkd_benchmark'] = module
-        spec.loader.exec_module(module)
-    return sys.modules['selfkd_benchmark']
 
 
 def tiny_options(data_root: str, **extra) -> dict:

@@ -1,0 +1,90 @@
+"""One report of the finished runs of earlier benchmark directories of one family and mode, e.g. of an
+interrupted benchmark and the one that completed it (``--merge``)."""
+
+import glob
+import json
+import os.path as osp
+from dataclasses import asdict, replace
+from typing import Any, Dict, Optional, Sequence, Tuple
+
+from .families import FAMILIES
+from .modes import BENCHMARK_METHODS, COMPARABLE_SETTINGS, REFERENCE, ModeSettings
+from .report import make_report
+from .step_times import attach_reference_step_times
+
+
+def check_comparable(run_settings: Dict[str, Any], settings: ModeSettings, result_file: str) -> None:
+    """Refuse a finished run whose settings (its ``spec.json``) differ from the merge's in what makes runs
+    comparable (:data:`~.modes.COMPARABLE_SETTINGS`)."""
+    expected = json.loads(json.dumps(asdict(settings)))  # tuples as JSON lists, like the spec's
+    for key in COMPARABLE_SETTINGS:
+        if run_settings.get(key) != expected[key]:
+            raise SystemExit(
+                f'{result_file} was run with {key}={run_settings.get(key)}, this merge has '
+                f'{key}={expected[key]}: merge runs of the same --family/--mode/--epochs only'
+            )
+
+
+def finished_run(result_file: str, out_dir: str) -> dict:
+    """A run's ``result.json`` with its ``work_dir`` relative to ``out_dir``."""
+    with open(result_file) as f:
+        run = json.load(f)
+    run['work_dir'] = osp.relpath(osp.dirname(result_file), out_dir)
+    return run
+
+
+def add_variant(variants: Dict[str, Dict[str, Any]], run: dict, result_file: str) -> None:
+    """Record the variant of ``run`` (if it is one) in ``variants``, refusing another variant of that name."""
+    if run.get('variant') and variants.setdefault(run['method'], run['variant']) != run['variant']:
+        raise SystemExit(
+            f'variant {run["method"]} has other options in {result_file} than in an earlier run: give one of '
+            'them another name'
+        )
+
+
+def directory_runs(
+    bench_dir: str, settings: ModeSettings, out_dir: str, variants: Dict[str, Dict[str, Any]]
+) -> Dict[Tuple[str, int], dict]:
+    """(method, seed) -> finished run of one benchmark directory, each against that directory's baseline."""
+    runs = []
+    for result_file in sorted(glob.glob(osp.join(bench_dir, 'runs', '*', 'seed*', 'result.json'))):
+        with open(osp.join(osp.dirname(result_file), 'spec.json')) as f:
+            check_comparable(json.load(f)['settings'], settings, result_file)
+        run = finished_run(result_file, out_dir)
+        add_variant(variants, run, result_file)
+        runs.append(run)
+    if runs:
+        attach_reference_step_times(runs)
+    return {(run['method'], run['seed']): run for run in runs}
+
+
+def merge_runs(
+    family_name: str,
+    mode: str,
+    settings: ModeSettings,
+    bench_dirs: Sequence[str],
+    out_dir: str,
+    data_root: Optional[str] = None,
+) -> Dict[str, Any]:
+    """The report of every finished run (``runs/<method>/seed<k>/result.json``) of ``bench_dirs``.
+
+    Later directories win for a (method, seed) run twice; the runs stay where they are (``work_dir`` points
+    there, relative to ``out_dir``) and their step-time reference is their own directory's baseline. Methods
+    keep the family's benchmark order, baseline first, then the variants (``--variant``) in name order. Runs
+    whose settings differ (:data:`~.modes.COMPARABLE_SETTINGS`, e.g. other epochs) are refused. The family's
+    data is prepared again from ``data_root`` (for the report's image counts).
+    """
+    family = FAMILIES[family_name]
+    found: Dict[Tuple[str, int], dict] = {}
+    variants: Dict[str, Dict[str, Any]] = {}
+    for bench_dir in bench_dirs:
+        found.update(directory_runs(bench_dir, settings, out_dir, variants))
+    if not any(method == REFERENCE for method, _ in found):
+        raise SystemExit(f'no finished {REFERENCE} run under {", ".join(bench_dirs)}: it is the step-time reference')
+    order = dict.fromkeys((REFERENCE, *BENCHMARK_METHODS, *family.configs, *sorted(variants)))
+    methods = [m for m in order if any(method == m for method, _ in found)]
+    seeds = sorted({seed for _, seed in found})
+    runs = [found[(method, seed)] for method in methods for seed in seeds if (method, seed) in found]
+    data = family.prepare_data(osp.join(out_dir, 'data'), settings, data_root)
+    settings = replace(settings, methods=tuple(methods), seeds=tuple(seeds), variants=variants)
+    return make_report(family_name, mode, settings, data, runs)

@@ -1,0 +1,118 @@
+"""table.md: the caption, the per-method table (mean ± sample std over seeds) and the note on the
+'<method> + post-hoc' rows."""
+
+from typing import Any, Dict, List, Sequence
+
+import numpy as np
+
+from .markdown import markdown_table
+from .modes import REFERENCE
+from .posthoc import POSTHOC, POSTHOC_METHODS
+from .report import runs_by_method
+from .statistics import format_mean_std
+from .step_times import step_time_ratio
+
+HEADER = (
+    'method',
+    'bbox mAP',
+    'mAP@50',
+    'D-ECE',
+    'LaECE₀',
+    'step-time ratio',
+    'step time (s)',
+    'peak GPU mem',
+    'peak RSS',
+)
+POSTHOC_NOTE = (
+    '`+ post-hoc`: the same runs, scores calibrated by {} regression ({}), {}-fold cross-fitted over the '
+    "held-out images (D-ECE: fitted to TP targets, LaECE₀: to IoU targets); mAP is the method's (one fitted "
+    "map leaves it unchanged; the two folds' maps could reorder detections across the folds), training cost "
+    'that of the method.'
+).format(POSTHOC['method'], 'per class' if POSTHOC['per_class'] else 'class-agnostic', POSTHOC['folds'])
+
+
+def posthoc_runs(runs: Sequence[dict]) -> List[dict]:
+    """The runs of a method that have post-hoc numbers, with their post-hoc D-ECE and LaECE_0."""
+    return [
+        dict(run, dece=run['posthoc']['dece'], laece0=run['posthoc']['laece0']) for run in runs if run.get('posthoc')
+    ]
+
+
+def table_entries(report: Dict[str, Any]) -> Dict[str, List[dict]]:
+    """Row label -> runs: every method, then ``'<method> + post-hoc'`` for the :data:`POSTHOC_METHODS` with
+    post-hoc numbers (same runs, scores calibrated after the fact, see :mod:`.posthoc`)."""
+    by_method = runs_by_method(report)
+    entries = dict(by_method)
+    for method in POSTHOC_METHODS:
+        runs = posthoc_runs(by_method.get(method, ()))
+        if runs:
+            entries[f'{method} + post-hoc'] = runs
+    return entries
+
+
+def _options_text(options: Dict[str, Any]) -> str:
+    """Config options as ```key=value`, ...`` for a caption."""
+    return ', '.join(f'`{key}={value}`' for key, value in options.items())
+
+
+def table_caption(report: Dict[str, Any]) -> str:
+    """The settings of a report as one caption line."""
+    s = report['settings']
+    seeds = ', '.join(str(seed) for seed in report['seeds'])
+    devices = ', '.join(sorted({run['device'] for run in report['runs']}))
+    image_scale = 'images resized to {}x{}, '.format(*s['img_scale']) if s.get('img_scale') else ''
+    options = _options_text(s.get('cfg_options', {}))
+    options = f"Config options for every method (the mode's and `--cfg-options`): {options}. " if options else ''
+    variants = '; '.join(
+        f'`{name}` = {variant["method"]} with {_options_text(variant["options"])}'
+        for name, variant in s.get('variants', {}).items()
+    )
+    variants = f'Variants: {variants}. ' if variants else ''
+    return (
+        f'Self-KD benchmark, {report["description"]} (family `{report["family"]}`), mode `{report["mode"]}`: '
+        f'{report["data"]["train_images"]} train / {report["data"]["test_images"]} held-out images, '
+        f'{s["epochs"]} epochs, batch {s["batch_size"]}, {image_scale}seeds {seeds}; device: {devices}. {options}'
+        f'{variants}'
+        f'Metrics on the held-out split: mean ± sample std (n-1) over seeds (n/a: one seed). '
+        f'Step-time ratio: mean train iteration time (mmengine `time`, first {s["timing_skip_iters"]} '
+        f"iterations excluded) over the same seed's baseline run of the same benchmark run, averaged over "
+        f'seeds. Memory: peak of the training process, max over seeds.'
+    )
+
+
+def row_label(label: str, runs: Sequence[dict]) -> str:
+    """``label``, with the number of seeds whose loss went to NaN if any did."""
+    diverged = sum(run.get('diverged', False) for run in runs)
+    return f'{label} (loss NaN in {diverged}/{len(runs)} seeds)' if diverged else label
+
+
+def method_row(label: str, runs: Sequence[dict], fallback_reference_s: float) -> List[str]:
+    """The cells of one entry of the per-method table."""
+    step_s = float(np.mean([run['step_time_s'] for run in runs]))
+    gpu = [run['peak_gpu_mib'] for run in runs if run['peak_gpu_mib'] is not None]
+    return [
+        row_label(label, runs),
+        format_mean_std([run['bbox_mAP'] for run in runs]),
+        format_mean_std([run['bbox_mAP_50'] for run in runs]),
+        format_mean_std([run['dece'] for run in runs]),
+        format_mean_std([run.get('laece0') for run in runs]),
+        f'{step_time_ratio(runs, fallback_reference_s):.2f}',
+        f'{step_s:.3f}',
+        f'{max(gpu):.0f} MiB' if gpu else 'n/a (CPU)',
+        f'{max(run["peak_rss_mib"] for run in runs):.0f} MiB',
+    ]
+
+
+def render_table(report: Dict[str, Any]) -> str:
+    """table.md of a report as written to ``results.json``: the caption, the per-method table, the post-hoc
+    note."""
+    by_method = runs_by_method(report)
+    entries = table_entries(report)
+    reference_step_s = float(np.mean([run['step_time_s'] for run in by_method[REFERENCE]]))
+    rows = [method_row(label, runs, reference_step_s) for label, runs in entries.items()]
+    parts = [
+        table_caption(report),
+        markdown_table(HEADER, rows),
+        POSTHOC_NOTE if set(entries) - set(by_method) else '',
+    ]
+    return '\n\n'.join(part for part in parts if part) + '\n'

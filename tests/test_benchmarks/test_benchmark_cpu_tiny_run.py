@@ -1,0 +1,44 @@
+"""A real cpu-tiny benchmark (baseline and PS-KD, one seed) through the command line,
+benchmarks/selfkd_benchmark.py: workers, table.md, reliability.png, results.json, --table-from."""
+
+import json
+import math
+import re
+
+import pytest
+
+from benchmark_reports import table_rows
+from conftest import run_tool
+
+NUMBER_PM = r'\d+\.\d{3} ± (\d+\.\d{3}|n/a)'
+
+
+@pytest.mark.slow
+def test_cpu_tiny_run(tmp_path):
+    out_dir = tmp_path / 'bench'
+    proc = run_tool(
+        ['benchmarks/selfkd_benchmark.py', '--mode', 'cpu-tiny', '--methods', 'baseline', 'pskd', '--seeds', '0']
+        + ['--out-dir', str(out_dir)]
+    )
+    table = (out_dir / 'table.md').read_text()
+    assert table in proc.stdout  # printed at the end
+    assert 'mode `cpu-tiny`: 16 train / 8 held-out images, 2 epochs, batch 4, seeds 0; device: CPU' in table
+    rows = table_rows(table)
+    assert list(rows) == ['baseline', 'pskd', 'baseline + post-hoc', 'pskd + post-hoc']
+    for row in rows.values():
+        assert re.fullmatch(NUMBER_PM, row['bbox mAP']) and re.fullmatch(NUMBER_PM, row['mAP@50'])
+        # D-ECE is n/a when no detection reaches the metric's 0.3 score threshold (likely after 8 iterations)
+        assert re.fullmatch(NUMBER_PM, row['D-ECE']) or row['D-ECE'] == 'n/a'
+        assert float(row['step-time ratio']) > 0 and row['peak GPU mem'] == 'n/a (CPU)'
+        assert re.fullmatch(r'\d+ MiB', row['peak RSS'])
+    assert rows['baseline']['step-time ratio'] == '1.00'
+
+    assert (out_dir / 'reliability.png').read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
+    report = json.loads((out_dir / 'results.json').read_text())
+    assert [(run['method'], run['seed']) for run in report['runs']] == [('baseline', 0), ('pskd', 0)]
+    for run in report['runs']:
+        assert run['timed_iters'] == 6  # 2 epochs x 4 iterations, the first 2 left out
+        assert math.isfinite(run['step_time_s']) and run['peak_rss_mib'] > 100
+        assert (out_dir / run['work_dir'] / 'pairs.npz').exists() and (out_dir / run['work_dir'] / 'dets.pkl').exists()
+    rebuilt = run_tool(['benchmarks/selfkd_benchmark.py', '--table-from', str(out_dir / 'results.json')])
+    assert table in rebuilt.stdout
