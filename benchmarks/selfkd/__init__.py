@@ -13,9 +13,11 @@ Modules, in the order a benchmark uses them:
     benchmark    every (seed, method) run of a benchmark, into one report
     merge        one report of the finished runs of earlier benchmark directories
     step_times   step-time references: each run against the same seed's baseline
-    statistics   mean ± sample std
+    statistics   mean ± sample std, paired differences and their Student-t confidence intervals
     markdown     Markdown tables
     tables       table.md: the caption, the per-method table, the post-hoc note
+    paired       table.md's paired differences to the baseline, with 95 % intervals
+    per_seed     table.md's per-seed table
     reliability  reliability.png: one reliability diagram per method, pooled over seeds
     outputs      results.json, table.md and reliability.png of a report
     cli          the command line

@@ -15,14 +15,18 @@ Families (``--family``), each with its own modes (``--mode``, default: the famil
             (mmdet_selfkd.datasets.converters.yolo_to_coco). Modes lite and full, as for bccd.
 
 For each (seed, method) a worker subprocess (benchmarks/selfkd_benchmark.py with ``--worker``) trains the
-method's config, tests the trained weights on the held-out split (COCO bbox mAP, mAP@50, D-ECE, LaECE_0; for
-baseline, pskd and ls also D-ECE and LaECE_0 after post-hoc isotonic calibration cross-fitted over the
-held-out images, the '<method> + post-hoc' rows) and reports its mean train step time (mmengine's logged
-``time`` scalar), peak GPU memory and peak host RSS; one process per run keeps the memory figures per run.
-The parent writes into ``--out-dir`` (never an existing directory):
+method's config, tests the trained weights on the held-out split (COCO bbox mAP, mAP@50, D-ECE with its
+detections at score >= 0.3 and their precision, LaECE_0; for baseline, pskd and ls also D-ECE and LaECE_0
+after post-hoc isotonic calibration cross-fitted over the held-out images, the '<method> + post-hoc' rows)
+and reports its mean train step time (mmengine's logged ``time`` scalar), peak GPU memory and peak host RSS;
+one process per run keeps the memory figures per run. The parent writes into ``--out-dir`` (never an existing
+directory):
 
-    table.md         per method: mean ± sample std over seeds, step-time ratio to the baseline, memory;
-                     '<method> + post-hoc' rows (see selfkd/posthoc.py)
+    table.md         per method: mean ± sample std over seeds of bbox mAP, mAP@50, D-ECE, LaECE_0, the
+                     detections at score >= 0.3 and their precision, step-time ratio to the same seed's
+                     baseline, memory; '<method> + post-hoc' rows (see selfkd/posthoc.py); per method, the
+                     paired per-seed difference to the baseline with its 95 % Student-t interval; per seed,
+                     each run's mAP / D-ECE / detections at score >= 0.3
     reliability.png  reliability diagrams side by side, one panel per method, pooled over seeds
     results.json     settings and per-run numbers (``--table-from results.json`` rebuilds the table)
     runs/<method>/seed<k>/  each run's mmengine work dir, worker.log, result.json, pairs.npz and dets.pkl

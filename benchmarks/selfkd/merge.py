@@ -7,9 +7,12 @@ import os.path as osp
 from dataclasses import asdict, replace
 from typing import Any, Dict, Optional, Sequence, Tuple
 
+import numpy as np
+
 from .families import FAMILIES
 from .modes import BENCHMARK_METHODS, COMPARABLE_SETTINGS, REFERENCE, ModeSettings
 from .report import make_report
+from .statistics import finite
 from .step_times import attach_reference_step_times
 
 
@@ -25,11 +28,22 @@ def check_comparable(run_settings: Dict[str, Any], settings: ModeSettings, resul
             )
 
 
+def saved_detection_counts(run_dir: str) -> Dict[str, Any]:
+    """``num_dets`` and ``precision`` of a run's D-ECE set, from its ``pairs.npz`` (TP flags of the detections
+    with score >= 0.3): for runs whose ``result.json`` predates the ``precision`` entry."""
+    is_tp = np.load(osp.join(run_dir, 'pairs.npz'))['is_tp']
+    return dict(num_dets=int(is_tp.size), precision=finite(float(is_tp.mean())) if is_tp.size else None)
+
+
 def finished_run(result_file: str, out_dir: str) -> dict:
-    """A run's ``result.json`` with its ``work_dir`` relative to ``out_dir``."""
+    """A run's ``result.json`` with its ``work_dir`` relative to ``out_dir``, completed from its saved files
+    where it predates an entry."""
+    run_dir = osp.dirname(result_file)
     with open(result_file) as f:
         run = json.load(f)
-    run['work_dir'] = osp.relpath(osp.dirname(result_file), out_dir)
+    if 'precision' not in run:
+        run = {**saved_detection_counts(run_dir), **run}
+    run['work_dir'] = osp.relpath(run_dir, out_dir)
     return run
 
 

@@ -1,5 +1,5 @@
-"""table.md: the caption, the per-method table (mean ± sample std over seeds) and the note on the
-'<method> + post-hoc' rows."""
+"""table.md: the caption, the per-method table (mean ± sample std over seeds), the paired-difference table, the
+per-seed table and the note on the '<method> + post-hoc' rows."""
 
 from typing import Any, Dict, List, Sequence
 
@@ -7,6 +7,8 @@ import numpy as np
 
 from .markdown import markdown_table
 from .modes import REFERENCE
+from .paired import paired_table
+from .per_seed import per_seed_table
 from .posthoc import POSTHOC, POSTHOC_METHODS
 from .report import runs_by_method
 from .statistics import format_mean_std
@@ -18,6 +20,8 @@ HEADER = (
     'mAP@50',
     'D-ECE',
     'LaECE₀',
+    'dets ≥ 0.3',
+    'precision ≥ 0.3',
     'step-time ratio',
     'step time (s)',
     'peak GPU mem',
@@ -32,9 +36,12 @@ POSTHOC_NOTE = (
 
 
 def posthoc_runs(runs: Sequence[dict]) -> List[dict]:
-    """The runs of a method that have post-hoc numbers, with their post-hoc D-ECE and LaECE_0."""
+    """The runs of a method that have post-hoc numbers, with their post-hoc D-ECE and LaECE_0; no detection
+    counts (the calibrated scores move detections across the 0.3 threshold)."""
     return [
-        dict(run, dece=run['posthoc']['dece'], laece0=run['posthoc']['laece0']) for run in runs if run.get('posthoc')
+        dict(run, dece=run['posthoc']['dece'], laece0=run['posthoc']['laece0'], num_dets=None, precision=None)
+        for run in runs
+        if run.get('posthoc')
     ]
 
 
@@ -74,6 +81,8 @@ def table_caption(report: Dict[str, Any]) -> str:
         f'{s["epochs"]} epochs, batch {s["batch_size"]}, {image_scale}seeds {seeds}; device: {devices}. {options}'
         f'{variants}'
         f'Metrics on the held-out split: mean ± sample std (n-1) over seeds (n/a: one seed). '
+        f'dets ≥ 0.3: the detections D-ECE is computed on (score ≥ 0.3; those matching only an ignored box left '
+        f'out), precision ≥ 0.3: the share of them that are true positives at IoU 0.5. '
         f'Step-time ratio: mean train iteration time (mmengine `time`, first {s["timing_skip_iters"]} '
         f"iterations excluded) over the same seed's baseline run of the same benchmark run, averaged over "
         f'seeds. Memory: peak of the training process, max over seeds.'
@@ -96,6 +105,8 @@ def method_row(label: str, runs: Sequence[dict], fallback_reference_s: float) ->
         format_mean_std([run['bbox_mAP_50'] for run in runs]),
         format_mean_std([run['dece'] for run in runs]),
         format_mean_std([run.get('laece0') for run in runs]),
+        format_mean_std([run.get('num_dets') for run in runs], digits=0),
+        format_mean_std([run.get('precision') for run in runs]),
         f'{step_time_ratio(runs, fallback_reference_s):.2f}',
         f'{step_s:.3f}',
         f'{max(gpu):.0f} MiB' if gpu else 'n/a (CPU)',
@@ -104,8 +115,8 @@ def method_row(label: str, runs: Sequence[dict], fallback_reference_s: float) ->
 
 
 def render_table(report: Dict[str, Any]) -> str:
-    """table.md of a report as written to ``results.json``: the caption, the per-method table, the post-hoc
-    note."""
+    """table.md of a report as written to ``results.json``: the caption and the per-method table, the
+    paired-difference table (with more methods than the baseline), the per-seed table, the post-hoc note."""
     by_method = runs_by_method(report)
     entries = table_entries(report)
     reference_step_s = float(np.mean([run['step_time_s'] for run in by_method[REFERENCE]]))
@@ -113,6 +124,8 @@ def render_table(report: Dict[str, Any]) -> str:
     parts = [
         table_caption(report),
         markdown_table(HEADER, rows),
+        paired_table(entries, by_method[REFERENCE]),
+        per_seed_table(by_method, report['seeds']),
         POSTHOC_NOTE if set(entries) - set(by_method) else '',
     ]
     return '\n\n'.join(part for part in parts if part) + '\n'

@@ -72,7 +72,9 @@ def coco_ap(metrics: Dict[str, float], key: str) -> Optional[float]:
 def run_worker(spec_file: str) -> None:
     """Train, then test, one (method, seed) run and write ``<work_dir>/result.json``.
 
-    Peak RSS and GPU memory are read right after training, before testing.
+    Peak RSS and GPU memory are read right after training, before testing. ``num_dets`` and ``precision``
+    are those of the D-ECE set: the detections with score >= 0.3 (those matching only an ignored box left out)
+    and the share of them that are true positives at IoU 0.5.
     """
     with open(spec_file) as f:
         spec = json.load(f)
@@ -96,6 +98,7 @@ def run_worker(spec_file: str) -> None:
         bbox_mAP_50=coco_ap(metrics, 'coco/bbox_mAP_50'),
         dece=finite(metrics['calib/dece']),
         num_dets=int(metrics['calib/num_dets']),
+        precision=finite(metrics['calib/precision']),
         diverged=not math.isfinite(scalars[-1]['loss']),
         step_time_s=step_time_s,
         timed_iters=timed_iters,

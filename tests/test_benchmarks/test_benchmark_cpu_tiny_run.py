@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from benchmark_reports import table_rows
+from benchmark_reports import table_rows, tables
 from conftest import run_tool
 
 NUMBER_PM = r'\d+\.\d{3} ± (\d+\.\d{3}|n/a)'
@@ -32,6 +32,11 @@ def test_cpu_tiny_run(tmp_path):
         assert float(row['step-time ratio']) > 0 and row['peak GPU mem'] == 'n/a (CPU)'
         assert re.fullmatch(r'\d+ MiB', row['peak RSS'])
     assert rows['baseline']['step-time ratio'] == '1.00'
+    assert re.fullmatch(r'\d+ ± n/a', rows['pskd']['dets ≥ 0.3'])
+    paired, per_seed = tables(table)[1:3]
+    assert list(paired) == ['pskd', 'baseline + post-hoc', 'pskd + post-hoc']
+    assert re.fullmatch(r'[+-]\d+\.\d \[n/a\]', paired['pskd']['Δ bbox mAP (points)'])  # one seed
+    assert re.fullmatch(r'\d\.\d{3} / (\d\.\d{3}|n/a) / \d+', per_seed['pskd']['seed 0'])
 
     assert (out_dir / 'reliability.png').read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
     report = json.loads((out_dir / 'results.json').read_text())
@@ -40,5 +45,6 @@ def test_cpu_tiny_run(tmp_path):
         assert run['timed_iters'] == 6  # 2 epochs x 4 iterations, the first 2 left out
         assert math.isfinite(run['step_time_s']) and run['peak_rss_mib'] > 100
         assert (out_dir / run['work_dir'] / 'pairs.npz').exists() and (out_dir / run['work_dir'] / 'dets.pkl').exists()
+        assert run['num_dets'] == 0 or 0 <= run['precision'] <= 1
     rebuilt = run_tool(['benchmarks/selfkd_benchmark.py', '--table-from', str(out_dir / 'results.json')])
     assert table in rebuilt.stdout

@@ -1,6 +1,6 @@
 """--merge (benchmarks/selfkd/merge.py): one table of the finished runs of earlier benchmark directories, later
 directories winning, each run against its own directory's baseline, variants kept, other settings refused, and
-the runs the benchmark wrote before this package."""
+runs written before the precision entry completed from their pairs.npz."""
 
 import json
 from dataclasses import replace
@@ -51,6 +51,15 @@ def test_merge_keeps_variants_and_refuses_other_epochs(tmp_path):
         main(['--mode', 'cpu-tiny', '--merge', *dirs, '--out-dir', str(tmp_path / 'm2')])
 
 
+def test_runs_without_precision_get_it_from_their_pairs(tmp_path):
+    finished_run(tmp_path / 'a', run('baseline', 0, 2.0, 0.1, num_dets=2))  # as the code before it wrote them
+    finished_run(tmp_path / 'a', run('pskd', 0, 2.0, 0.1, num_dets=7, precision=0.25))
+    main(['--mode', 'cpu-tiny', '--merge', str(tmp_path / 'a'), '--out-dir', str(tmp_path / 'm')])
+    rows = table_rows((tmp_path / 'm' / 'table.md').read_text())
+    assert rows['baseline']['dets ≥ 0.3'] == '2 ± n/a' and rows['baseline']['precision ≥ 0.3'] == '0.500 ± n/a'
+    assert rows['pskd']['dets ≥ 0.3'] == '7 ± n/a' and rows['pskd']['precision ≥ 0.3'] == '0.250 ± n/a'  # its own
+
+
 @needs_bccd
 def test_merge_reads_the_runs_the_current_study_writes(tmp_path):
     """Runs as the benchmark wrote them before this package (docs/benchmarks_bccd_lite_seed0.json's, in the
@@ -68,4 +77,6 @@ def test_merge_reads_the_runs_the_current_study_writes(tmp_path):
     assert report['methods'] == ['baseline', 'pskd', 'pskd-fg'] and report['data']['test_images'] == 72
     rows = table_rows((tmp_path / 'm' / 'table.md').read_text())
     assert rows['baseline']['bbox mAP'] == '0.536 ± n/a' and rows['pskd']['LaECE₀'] == '0.088 ± n/a'
+    assert rows['baseline']['dets ≥ 0.3'] == '1278 ± n/a'  # its result.json's
+    assert rows['baseline']['precision ≥ 0.3'] == '0.500 ± n/a'  # from the stand-in pairs.npz: 1 TP of 2
     assert rows['baseline + post-hoc']['D-ECE'] == '0.027 ± n/a'
