@@ -1,6 +1,6 @@
 """Host memory of the ``gt`` and ``iou`` PS-KD memories at COCO train2017 scale, measured on the real classes.
 
-Fills a :class:`~mmdet_selfkd.memory.GTMemory` or :class:`~mmdet_selfkd.memory.IoUMemory` through its own
+Fills a :class:`~mmdet_selfkd.teachers.GTMemory` or :class:`~mmdet_selfkd.teachers.IoUMemory` through its own
 ``record`` / ``sync`` / ``end_pass`` calls with one pass over ``--images`` images, then records a second
 pass: the memory then holds its bound, two entries per image (the teacher and the current pass). Each
 image has ``--gts`` GTs and ``--positives`` positive proposals (mmdet's Faster R-CNN samples 512 RoIs at
@@ -17,8 +17,7 @@ import time
 
 import torch
 
-from mmdet_selfkd.memory import RoIBatch, build_memory
-from mmdet_selfkd.memory.roi_batch import ImageRoIs
+from mmdet_selfkd.teachers import TEACHERS, ImageRoIs, RoIBatch
 
 COCO_IMAGES = 118_287
 COCO_GTS_PER_IMAGE = 7.3  # 860,001 boxes / 118,287 images
@@ -36,8 +35,9 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
-def synthetic_batch(first: int, count: int, args: argparse.Namespace) -> RoIBatch:
-    """``count`` images with ``args.gts`` GTs and ``args.positives`` positives each, no negatives."""
+def synthetic_batch(first: int, count: int, args: argparse.Namespace, probs: torch.Tensor) -> RoIBatch:
+    """``count`` images with ``args.gts`` GTs and ``args.positives`` positives each (probabilities ``probs``), no
+    negatives."""
     images = []
     for index in range(first, first + count):
         gt_boxes = torch.rand(args.gts, 4).sort(1).values * 600
@@ -50,6 +50,7 @@ def synthetic_batch(first: int, count: int, args: argparse.Namespace) -> RoIBatc
                 pos_boxes=gt_boxes[pos_gt_inds] + torch.rand(args.positives, 4),
                 pos_gt_inds=pos_gt_inds,
                 num_neg=0,
+                pos_probs=probs[: args.positives],
             )
         )
     return RoIBatch(0, images)
@@ -62,13 +63,13 @@ def rss_mib() -> float:
 
 def main() -> None:
     args = parse_args()
-    memory = build_memory(args.num_classes + 1, args.strategy, topk=args.topk)
-    probs = torch.rand(args.batch * args.positives, args.num_classes + 1).softmax(1)
+    memory = TEACHERS.build(dict(type={'gt': 'GTMemory', 'iou': 'IoUMemory'}[args.strategy], topk=args.topk))
+    memory.bind(None, args.num_classes + 1)
+    probs = torch.rand(args.positives, args.num_classes + 1).softmax(1)
     start_rss, start = rss_mib(), time.perf_counter()
     for pass_ in range(2):
         for first in range(0, args.images, args.batch):
-            batch = synthetic_batch(first, min(args.batch, args.images - first), args)
-            memory.record(batch, probs[: sum(img.num_rois for img in batch.images)])
+            memory.record(synthetic_batch(first, min(args.batch, args.images - first), args, probs))
             memory.sync()
         if pass_ == 0:
             memory.end_pass()

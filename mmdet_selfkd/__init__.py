@@ -5,7 +5,7 @@ and metrics into mmdet's registries and lets torch>=2.6 load mmengine checkpoint
 local checkpoint mmengine loads in the process, unless ``MMDET_SELFKD_COMPAT=0`` is set).
 """
 
-from . import calibration, compat, datasets, engine, evaluation, models  # noqa: F401
+from . import calibration, compat, datasets, engine, evaluation, models, teachers  # noqa: F401
 
 __version__ = '0.1.0'
 

@@ -24,12 +24,12 @@ class MemoryProbeHook(Hook):
         self.seen |= {sample.img_path for sample in data_batch['data_samples']}
 
     def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
-        for (stage, key), rows_by_kind in self._pskd(runner).memory.pending.items():  # this rank's records
+        for (stage, key), rows_by_kind in self._pskd(runner).teacher.pending.items():  # this rank's records
             self.own.update({(stage, kind, key): rows for kind, rows in rows_by_kind.items()})
 
     def after_train_epoch(self, runner):  # the first pass is over: every iteration has been synced
         if runner.epoch == 0:  # mmengine counts the epoch up after this hook
-            memory = self._pskd(runner).memory
+            memory = self._pskd(runner).teacher
             torch.save(
                 dict(
                     seen=sorted(self.seen),

@@ -3,5 +3,5 @@
 _base_ = '../_base_/faster-rcnn_r50_fpn_1x_voc0712-cocofmt.py'
 
 custom_imports = dict(imports=['mmdet_selfkd'], allow_failed_imports=False)
-model = dict(roi_head=dict(type='PSKDRoIHead', bbox_head=dict(loss_cls=dict(type='PSKDLoss', loss_weight=1.0))))
+model = dict(roi_head=dict(type='SelfKDRoIHead', distill_loss=dict(type='PSKDLoss')))
 custom_hooks = [dict(type='PSKDHook', alpha_T=0.8, memory=dict(strategy='gt'))]

@@ -2,4 +2,4 @@
 # class (the other classes keep their proportions), then the copies are averaged.
 _base_ = './faster-rcnn_r18_fpn_mrkd-8e_shapes.py'
 
-model = dict(roi_head=dict(bbox_head=dict(loss_cls=dict(tc_share=0.6))))
+model = dict(roi_head=dict(distill_loss=dict(tc_share=0.6)))

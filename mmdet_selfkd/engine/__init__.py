@@ -1,7 +1,4 @@
 from .alpha_schedule import AlphaSchedule, repeat_times
-from .hooks import PSKDHook
+from .hooks import CSKDHook, MrKDHook, PSKDHook, SelfKDHook
 
-__all__ = ['AlphaSchedule', 'PSKDHook', 'repeat_times']
-from .hooks import CSKDHook, MrKDHook  # noqa: E402
-
-__all__ += ['CSKDHook', 'MrKDHook']
+__all__ = ['AlphaSchedule', 'CSKDHook', 'MrKDHook', 'PSKDHook', 'SelfKDHook', 'repeat_times']

@@ -1,37 +1,34 @@
-"""Prediction memories: which past prediction teaches which proposal."""
+"""Teachers: what teaches each row of a self-KD head, one registered class per strategy and method.
 
+Every teacher is a :class:`~.teacher.Teacher` built from the :data:`~.registry.TEACHERS` registry with
+``dict(type=...)``: PS-KD's ``GTMemory``, ``IoUMemory`` and ``SnapshotTeacher``, CS-KD's ``ClassPairTeacher``
+and MrKD's ``CopyRingTeacher``.
+"""
+
+from .class_pair_teacher import ClassPairTeacher
+from .copy_ring_teacher import CopyRingTeacher
 from .prediction_memory import GTMemory, IoUMemory, PredictionMemory
-from .roi_batch import RoIBatch, image_key, to_original_coords
+from .registry import TEACHERS
+from .roi_batch import ImageRoIs, RoIBatch, image_key, to_original_coords
 from .snapshot_teacher import SnapshotTeacher
+from .teacher import Teacher, TeacherTargets
 from .topk_rows import TopKRows, decode_topk, encode_topk
 
-MEMORY_STRATEGIES = {'gt': GTMemory, 'iou': IoUMemory, 'snapshot': SnapshotTeacher}
-
-
-def build_memory(num_classes: int, strategy: str = 'gt', **kwargs):
-    """Build the prediction memory of a PS-KD strategy ('gt', 'iou' or 'snapshot')."""
-    if strategy not in MEMORY_STRATEGIES:
-        raise ValueError(
-            f'PSKDHook(memory=dict(strategy={strategy!r})): unknown strategy; '
-            f'choose one of {sorted(MEMORY_STRATEGIES)}.'
-        )
-    try:
-        return MEMORY_STRATEGIES[strategy](num_classes, **kwargs)
-    except TypeError as err:
-        raise ValueError(f'PSKDHook(memory=dict(strategy={strategy!r}, ...)): {err}') from err
-
-
 __all__ = [
+    'TEACHERS',
+    'ClassPairTeacher',
+    'CopyRingTeacher',
     'GTMemory',
+    'ImageRoIs',
     'IoUMemory',
     'PredictionMemory',
-    'SnapshotTeacher',
     'RoIBatch',
+    'SnapshotTeacher',
+    'Teacher',
+    'TeacherTargets',
     'TopKRows',
-    'build_memory',
     'decode_topk',
     'encode_topk',
     'image_key',
     'to_original_coords',
-    'MEMORY_STRATEGIES',
 ]

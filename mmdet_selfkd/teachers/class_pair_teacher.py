@@ -4,15 +4,17 @@ from another image, from the batch when it has one, else from a class-wise memor
 from typing import Dict, List, Optional, Tuple
 
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 
+from .registry import TEACHERS
 from .roi_batch import RoIBatch
-from .teacher_provider import TeacherProvider
+from .teacher import Teacher, TeacherTargets
 
 BankEntry = Tuple[str, Tensor]  # (image key, detached softmax (K,))
 
 
-class ClassPairTeacher(TeacherProvider):
+@TEACHERS.register_module()
+class ClassPairTeacher(Teacher):
     """Pairs every positive RoI with a positive RoI of the same class from another image.
 
     In-batch partners are drawn uniformly among the positives of the same class whose image key
@@ -20,27 +22,29 @@ class ClassPairTeacher(TeacherProvider):
     case. With ``use_memory`` (default), positives without one take the class memory: the latest
     prediction of their class seen in an earlier batch from an image other than theirs. The memory keeps,
     per (stage, class), the two latest predictions from distinct images, which is enough to always answer
-    that question; it is filled whether or not it is used. Negatives never get a teacher. Counts of pairs
-    found are kept until :meth:`pop_stats`.
+    that question; it is filled (:meth:`record`) whether or not it is used. Negatives never get a teacher.
+    Counts of pairs found are logged as ``pair_rate`` and ``memory_pair_rate``.
 
     Args:
         use_memory (bool): Whether positives without an in-batch partner take the class memory (True) or
             the cross-entropy only (False, as in the reference, where every sample has a partner).
     """
 
+    hook_name = 'CSKDHook'
+
     def __init__(self, use_memory: bool = True) -> None:
+        super().__init__()
         self.use_memory = use_memory
         self.bank: Dict[Tuple[int, int], List[BankEntry]] = {}
         self._counts = dict(positives=0, in_batch=0, from_memory=0)
 
-    def teach(self, batch: RoIBatch, probs: Tensor) -> Tuple[Tensor, Tensor]:
-        probs = probs.detach().float().cpu()
-        rows, labels, keys = self.positives(batch)
-        teacher_probs = torch.zeros_like(probs)
-        has_teacher = torch.zeros(probs.size(0), dtype=torch.bool)
+    def teach(self, batch: RoIBatch) -> TeacherTargets:
+        rows, labels, keys, probs = self.positives(batch)
+        teacher_probs = torch.zeros(batch.num_rows, self.num_logits)
+        has_teacher = torch.zeros(batch.num_rows, dtype=torch.bool)
         partners = self.pair_in_batch(labels, keys)
         paired = partners >= 0
-        teacher_probs[rows[paired]] = probs[rows[partners[paired]]]
+        teacher_probs[rows[paired]] = probs[partners[paired]]
         has_teacher[rows[paired]] = True
         num_from_memory = 0
         for i in torch.nonzero(~paired).flatten().tolist() if self.use_memory else []:
@@ -48,23 +52,29 @@ class ClassPairTeacher(TeacherProvider):
             if recalled is not None:
                 teacher_probs[rows[i]], has_teacher[rows[i]] = recalled, True
                 num_from_memory += 1
-        self._remember(batch.stage, rows, labels, keys, probs)
         self._counts['positives'] += rows.numel()
         self._counts['in_batch'] += int(paired.sum())
         self._counts['from_memory'] += num_from_memory
-        return teacher_probs, has_teacher
+        return TeacherTargets(teacher_probs, has_teacher)
+
+    def record(self, batch: RoIBatch) -> None:
+        """Push each positive's prediction into the class memory, in batch order (the last one of a class is
+        the newest)."""
+        _, labels, keys, probs = self.positives(batch)
+        for label, key, row_probs in zip(labels.tolist(), keys, probs):
+            entries = self.bank.get((batch.stage, label), [])
+            self.bank[(batch.stage, label)] = [(key, row_probs.clone())] + [e for e in entries if e[0] != key][:1]
 
     @staticmethod
-    def positives(batch: RoIBatch) -> Tuple[Tensor, Tensor, List[str]]:
-        """Row indices (in logits order), classes and image keys of the batch's positive RoIs."""
-        rows, labels, keys, offset = [], [], [], 0
+    def positives(batch: RoIBatch) -> Tuple[Tensor, Tensor, List[str], Tensor]:
+        """Row indices (in logits order), classes, image keys and the student's probabilities of the batch's
+        positive RoIs, on the host."""
+        labels, keys, probs = [], [], []
         for img in batch.images:
-            num_pos = img.pos_boxes.size(0)
-            rows.append(torch.arange(offset, offset + num_pos))
             labels.append(img.gt_labels[img.pos_gt_inds].long())
-            keys += [img.key] * num_pos
-            offset += img.num_rois
-        return torch.cat(rows), torch.cat(labels), keys
+            keys += [img.key] * img.pos_boxes.size(0)
+            probs.append(img.pos_probs)
+        return batch.positive_rows(), torch.cat(labels), keys, torch.cat(probs)
 
     @staticmethod
     def pair_in_batch(labels: Tensor, keys: List[str]) -> Tensor:
@@ -81,13 +91,7 @@ class ClassPairTeacher(TeacherProvider):
         """The latest remembered prediction of class ``label`` from an image other than ``key``."""
         return next((probs for entry_key, probs in self.bank.get((stage, label), []) if entry_key != key), None)
 
-    def _remember(self, stage: int, rows: Tensor, labels: Tensor, keys: List[str], probs: Tensor) -> None:
-        """Push each positive's prediction, in batch order (the last one of a class is the newest)."""
-        for row, label, key in zip(rows.tolist(), labels.tolist(), keys):
-            entries = self.bank.get((stage, label), [])
-            self.bank[(stage, label)] = [(key, probs[row].clone())] + [e for e in entries if e[0] != key][:1]
-
-    def pop_stats(self) -> Dict[str, float]:
+    def extra_stats(self) -> Dict[str, float]:
         """Shares of positives paired (in all, and from the memory) since the last call; empty if none."""
         counts, self._counts = self._counts, dict(positives=0, in_batch=0, from_memory=0)
         if not counts['positives']:
@@ -100,13 +104,16 @@ class ClassPairTeacher(TeacherProvider):
     def state_dict(self) -> dict:
         slots = [(stage, label, key, probs) for (stage, label), entries in self.bank.items() for key, probs in entries]
         return dict(
+            self.settings(),
             stages=[s[0] for s in slots],
             labels=[s[1] for s in slots],
             keys=[s[2] for s in slots],
             probs=[s[3] for s in slots],
         )
 
-    def load_state_dict(self, state: dict) -> None:
+    def load_state_dict(self, state: dict, model: Optional[nn.Module] = None) -> None:
+        # the state of mmdet_selfkd 0.1 has the bank only
+        self.check_settings({**self.settings(), **state} if 'type' not in state else state)
         self.bank = {}
         for stage, label, key, probs in zip(state['stages'], state['labels'], state['keys'], state['probs']):
             self.bank.setdefault((stage, label), []).append((key, probs))

@@ -22,85 +22,90 @@ predictions, and rank 0's checkpoint holds all of it. Rows are stored as :class:
 (boxes in original-image pixels, exact integer class ids, fp16 top-k probabilities).
 """
 
-from typing import Dict, Tuple
+from typing import Dict, Optional, Tuple
 
 import torch
 from mmdet.structures.bbox import bbox_overlaps
-from mmengine.dist import all_gather_object, get_world_size
-from torch import Tensor
+from torch import Tensor, nn
 
+from .gather_rows import gather_pending
+from .registry import TEACHERS
 from .roi_batch import ImageRoIs, RoIBatch
-from .topk_rows import TopKRows, decode_topk, encode_topk, from_packed_fp16
+from .teacher import Teacher, TeacherTargets, no_teacher
+from .topk_rows import TopKRows, decode_topk, encode_topk, from_packed_fp16, id_dtype
 
-MemoryKey = Tuple[int, str, str]  # (RoI-head stage, 'gt' or 'proposal' rows, image key)
+MemoryKey = Tuple[int, str, str]  # (head stage, 'gt' or 'proposal' rows, image key)
+# what the memories of mmdet_selfkd 0.1 saved as ``strategy`` (converted on load)
+OLD_STRATEGIES = {'gt': 'GTMemory', 'iou': 'IoUMemory', 'snapshot': 'SnapshotTeacher'}
 
 
-class PredictionMemory:
-    """Base class: double-buffered per-image memory, DDP sync, checkpoint state.
+class PredictionMemory(Teacher):
+    """Base class: double-buffered per-image memory, cross-rank sync, checkpoint state.
 
     Args:
-        num_classes (int): Logits per RoI, background included (``bbox_head.num_classes + 1``).
-        topk (int): Probabilities kept per stored row.
+        topk (int): Probabilities kept per stored row, >= 1.
     """
 
-    strategy = ''
+    hook_name = 'PSKDHook'
 
-    def __init__(self, num_classes: int, topk: int = 5) -> None:
-        if topk < 1:
-            raise ValueError(f'PSKDHook(memory=dict(topk={topk})): topk must be >= 1.')
-        self.num_classes = num_classes
+    def __init__(self, topk: int = 5) -> None:
+        super().__init__()
+        if not (isinstance(topk, int) and topk >= 1):
+            raise ValueError(f'{type(self).__name__}(topk={topk!r}): topk must be an int >= 1.')
         self.topk = topk
         self.prev_preds: Dict[MemoryKey, TopKRows] = {}
         self.cur_preds: Dict[MemoryKey, TopKRows] = {}
         self._nbytes = 0  # of both buffers, kept up to date: nbytes() is logged every iteration
         self.pending: Dict[Tuple[int, str], Dict[str, TopKRows]] = {}  # recorded, not yet synced
 
-    # --- the two calls an RoI head makes every forward -------------------------------------------
-    def teach(self, batch: RoIBatch) -> Tuple[Tensor, Tensor]:
-        """Teacher distributions for the batch's RoIs, in logits order.
-
-        Returns:
-            tuple[Tensor, Tensor]: ``(teacher_probs (N, num_classes), has_teacher (N,) bool)`` on CPU.
-        """
+    # --- every batch --------------------------------------------------------------------------------
+    def teach(self, batch: RoIBatch) -> TeacherTargets:
+        """Teacher distributions for the batch's rows, in logits order, on the host."""
         probs, has = [], []
         for img in batch.images:
             img_probs, img_has = self._teach_image(batch.stage, img)
             probs.append(img_probs)
             has.append(img_has)
-        return torch.cat(probs), torch.cat(has)
+        if not probs:
+            return no_teacher(0, self.num_logits)
+        return TeacherTargets(torch.cat(probs), torch.cat(has))
 
-    def record(self, batch: RoIBatch, probs: Tensor) -> None:
-        """Queue this pass's predictions ``probs`` (N, num_classes) of the batch's RoIs for :meth:`sync`."""
-        for img, img_probs in zip(batch.images, batch.split_rows(probs.detach().float().cpu())):
-            self.pending[(batch.stage, img.key)] = self._encode_image(img, img_probs)
+    def record(self, batch: RoIBatch) -> None:
+        """Queue the student's probabilities of the batch's positives (``ImageRoIs.pos_probs``) for
+        :meth:`sync`."""
+        for img in batch.images:
+            self.pending[(batch.stage, img.key)] = self._encode_image(img, img.pos_probs)
 
+    # --- between iterations -------------------------------------------------------------------------
     def sync(self) -> None:
-        """Store every rank's queued predictions on every rank (a collective call under DDP)."""
-        gathered = [self.pending] if get_world_size() == 1 else all_gather_object(self.pending)
-        for pending in gathered:
+        """Store every rank's queued predictions on every rank (a collective call under DDP: tensors, once
+        per iteration)."""
+        for pending in gather_pending(self.pending, id_dtype(self.num_logits)):
             for (stage, key), rows_by_kind in pending.items():
                 for kind, rows in rows_by_kind.items():
                     self._nbytes += _size(rows) - _size(self.cur_preds.get((stage, kind, key)))
                     self.cur_preds[(stage, kind, key)] = rows
         self.pending = {}
 
-    def end_pass(self, model=None) -> None:
-        """Close a pass: what was predicted in it becomes the teacher of the next one."""
-        self.sync()
+    def end_pass(self, model: Optional[nn.Module] = None) -> None:
+        """Close a pass: what was predicted in it becomes the teacher of the next one. The hook has synced
+        every iteration already; records left pending (outside a hook, one process) are stored first."""
+        if self.pending:
+            self.sync()
         self._nbytes -= sum(_size(self.prev_preds.get(key)) for key in self.cur_preds)
         self.prev_preds.update(self.cur_preds)
         self.cur_preds = {}
 
-    # --- per-image logic, per strategy ------------------------------------------------------------
+    # --- per-image logic, per strategy --------------------------------------------------------------
     def _teach_image(self, stage: int, img: ImageRoIs) -> Tuple[Tensor, Tensor]:
         raise NotImplementedError
 
-    def _encode_image(self, img: ImageRoIs, probs: Tensor) -> Dict[str, TopKRows]:
-        """Rows to store for one image, by kind ('gt', 'proposal')."""
+    def _encode_image(self, img: ImageRoIs, pos_probs: Tensor) -> Dict[str, TopKRows]:
+        """Rows to store for one image, by kind ('gt', 'proposal'), from its positives' probabilities."""
         raise NotImplementedError
 
     def _no_teacher(self, num_rows: int) -> Tuple[Tensor, Tensor]:
-        return torch.zeros(num_rows, self.num_classes), torch.zeros(num_rows, dtype=torch.bool)
+        return tuple(no_teacher(num_rows, self.num_logits))
 
     def _gt_teacher(self, stage: int, img: ImageRoIs, match_iou: float = 0.5) -> Tuple[Tensor, Tensor]:
         """Per current GT: the stored mean prediction of the same GT (same label, best IoU)."""
@@ -108,9 +113,9 @@ class PredictionMemory:
         if entry is None or img.gt_boxes.size(0) == 0:
             return self._no_teacher(img.gt_boxes.size(0))
         best_iou, best = best_same_label_match(img.gt_boxes, img.gt_labels, entry)
-        return decode_topk(entry.select(best), self.num_classes), best_iou >= match_iou
+        return decode_topk(entry.select(best), self.num_logits), best_iou >= match_iou
 
-    # --- state ------------------------------------------------------------------------------------
+    # --- state --------------------------------------------------------------------------------------
     def nbytes(self) -> int:
         """Bytes held by both buffers."""
         return self._nbytes
@@ -118,27 +123,29 @@ class PredictionMemory:
     def image_keys(self) -> set:
         return {key for _, _, key in self.prev_preds} | {key for _, _, key in self.cur_preds}
 
+    def settings(self) -> dict:
+        return dict(super().settings(), topk=self.topk)
+
     def state_dict(self) -> dict:
         """Checkpoint state: both buffers (the same on every rank after :meth:`sync`)."""
-        return dict(
-            strategy=self.strategy,
-            num_classes=self.num_classes,
-            topk=self.topk,
-            prev_preds=_to_lists(self.prev_preds),
-            cur_preds=_to_lists(self.cur_preds),
-        )
+        return dict(self.settings(), prev_preds=_to_lists(self.prev_preds), cur_preds=_to_lists(self.cur_preds))
 
-    def load_state_dict(self, state: dict) -> None:
-        for name in ('strategy', 'num_classes', 'topk'):
-            if state.get(name) != getattr(self, name):
-                raise ValueError(
-                    f'PS-KD memory in the checkpoint has {name}={state.get(name)!r} but this run '
-                    f'has {name}={getattr(self, name)!r}: resume with the settings it was saved '
-                    f'with, or start from `load_from` to begin with an empty memory.'
-                )
+    def load_state_dict(self, state: dict, model: Optional[nn.Module] = None) -> None:
+        state = convert_old_state(state)
+        self.check_settings(state)
         self.prev_preds = _from_lists(state['prev_preds'])
         self.cur_preds = _from_lists(state['cur_preds'])
         self._nbytes = sum(_size(rows) for buf in (self.prev_preds, self.cur_preds) for rows in buf.values())
+
+
+def convert_old_state(state: dict) -> dict:
+    """A PS-KD memory state saved by mmdet_selfkd 0.1 (``strategy``, ``num_classes`` meaning logits) in the
+    current form (``type``, ``num_logits``); other states unchanged."""
+    if 'strategy' not in state:
+        return state
+    state = dict(state, type=OLD_STRATEGIES.get(state['strategy'], state['strategy']), num_logits=state['num_classes'])
+    del state['strategy'], state['num_classes']
+    return state
 
 
 def best_same_label_match(boxes: Tensor, labels: Tensor, stored: TopKRows) -> Tuple[Tensor, Tensor]:
@@ -172,6 +179,7 @@ def _from_lists(state: dict) -> Dict[MemoryKey, TopKRows]:
     return {key: TopKRows(values, ids) for key, values, ids in zip(keys, state['values'], state['ids'])}
 
 
+@TEACHERS.register_module()
 class GTMemory(PredictionMemory):
     """``gt`` strategy: keyed by (image, GT box).
 
@@ -184,7 +192,6 @@ class GTMemory(PredictionMemory):
     predictions would be a label-smoothing term rather than PS-KD.
 
     Args:
-        num_classes (int): Logits per RoI, background included.
         topk (int): Probabilities kept per stored row.
         mean_iou_thr (float): Only positives whose IoU with their GT is at least this enter the GT's
             stored mean, in [0, 1]. Default 0: every positive (mmdet's assigner makes them >= 0.5 in
@@ -195,10 +202,10 @@ class GTMemory(PredictionMemory):
 
     strategy = 'gt'
 
-    def __init__(self, num_classes: int, topk: int = 5, mean_iou_thr: float = 0.0) -> None:
-        super().__init__(num_classes, topk)
+    def __init__(self, topk: int = 5, mean_iou_thr: float = 0.0) -> None:
+        super().__init__(topk)
         if not 0 <= mean_iou_thr <= 1:
-            raise ValueError(f'PSKDHook(memory=dict(mean_iou_thr={mean_iou_thr})): must be in [0, 1].')
+            raise ValueError(f'{type(self).__name__}(mean_iou_thr={mean_iou_thr}): must be in [0, 1].')
         self.mean_iou_thr = mean_iou_thr
 
     def _teach_image(self, stage: int, img: ImageRoIs) -> Tuple[Tensor, Tensor]:
@@ -210,21 +217,22 @@ class GTMemory(PredictionMemory):
             has[:num_pos] = gt_has[img.pos_gt_inds]
         return probs, has
 
-    def _encode_image(self, img: ImageRoIs, probs: Tensor) -> Dict[str, TopKRows]:
+    def _encode_image(self, img: ImageRoIs, pos_probs: Tensor) -> Dict[str, TopKRows]:
         num_pos, num_gts = img.pos_boxes.size(0), img.gt_boxes.size(0)
         if num_pos == 0:
             return {}
-        pos_probs, pos_gt_inds = probs[:num_pos], img.pos_gt_inds
+        pos_gt_inds = img.pos_gt_inds
         if self.mean_iou_thr > 0:
             ious = bbox_overlaps(img.pos_boxes, img.gt_boxes[pos_gt_inds], is_aligned=True)
             pos_probs, pos_gt_inds = pos_probs[ious >= self.mean_iou_thr], pos_gt_inds[ious >= self.mean_iou_thr]
-        sums = torch.zeros(num_gts, self.num_classes).index_add_(0, pos_gt_inds, pos_probs)
+        sums = torch.zeros(num_gts, self.num_logits).index_add_(0, pos_gt_inds, pos_probs)
         counts = torch.bincount(pos_gt_inds, minlength=num_gts)
         seen = counts > 0
         mean_probs = sums[seen] / counts[seen, None]
         return {'gt': encode_topk(img.gt_boxes[seen], img.gt_labels[seen], mean_probs, self.topk)}
 
 
+@TEACHERS.register_module()
 class IoUMemory(GTMemory):
     """``iou`` strategy: keyed by proposal.
 
@@ -244,14 +252,12 @@ class IoUMemory(GTMemory):
 
     strategy = 'iou'
 
-    def __init__(
-        self, num_classes: int, topk: int = 5, iou_thr: float = 0.7, fallback: str = 'gt', mean_iou_thr: float = 0.0
-    ) -> None:
-        super().__init__(num_classes, topk, mean_iou_thr)
+    def __init__(self, topk: int = 5, iou_thr: float = 0.7, fallback: str = 'gt', mean_iou_thr: float = 0.0) -> None:
+        super().__init__(topk, mean_iou_thr)
         if not 0 < iou_thr <= 1:
-            raise ValueError(f'PSKDHook(memory=dict(iou_thr={iou_thr})): iou_thr must be in (0, 1].')
+            raise ValueError(f'IoUMemory(iou_thr={iou_thr}): iou_thr must be in (0, 1].')
         if fallback not in ('gt', 'onehot'):
-            raise ValueError(f"PSKDHook(memory=dict(fallback={fallback!r})): expected 'gt' or 'onehot'.")
+            raise ValueError(f"IoUMemory(fallback={fallback!r}): expected 'gt' or 'onehot'.")
         self.iou_thr = iou_thr
         self.fallback = fallback
 
@@ -266,14 +272,13 @@ class IoUMemory(GTMemory):
             return probs, has
         best_iou, best = best_same_label_match(img.pos_boxes, img.gt_labels[img.pos_gt_inds], stored)
         matched = torch.nonzero(best_iou >= self.iou_thr).flatten()
-        probs[matched] = decode_topk(stored.select(best[matched]), self.num_classes)
+        probs[matched] = decode_topk(stored.select(best[matched]), self.num_logits)
         has[matched] = True
         return probs, has
 
-    def _encode_image(self, img: ImageRoIs, probs: Tensor) -> Dict[str, TopKRows]:
-        num_pos = img.pos_boxes.size(0)
-        if num_pos == 0:
+    def _encode_image(self, img: ImageRoIs, pos_probs: Tensor) -> Dict[str, TopKRows]:
+        if img.pos_boxes.size(0) == 0:
             return {}
-        rows = super()._encode_image(img, probs) if self.fallback == 'gt' else {}
-        rows['proposal'] = encode_topk(img.pos_boxes, img.gt_labels[img.pos_gt_inds], probs[:num_pos], self.topk)
+        rows = super()._encode_image(img, pos_probs) if self.fallback == 'gt' else {}
+        rows['proposal'] = encode_topk(img.pos_boxes, img.gt_labels[img.pos_gt_inds], pos_probs, self.topk)
         return rows

@@ -1,7 +1,14 @@
-"""What the prediction memories see of one training batch of an RoI head: image keys, GT boxes and
-sampled proposals, mapped back to original-image coordinates so that they can be compared across
-passes whatever geometric augmentation the pipeline drew (see :mod:`.pipeline_check` for which
-pipelines can be mapped back)."""
+"""What a teacher is shown of one head stage's batch: the rows of the logits, the student's own detached
+probabilities for them, and, for the positive rows, their images, boxes and GTs mapped back to original-image
+coordinates so that they can be compared across passes whatever geometric augmentation the pipeline drew
+(see :mod:`.pipeline_check` for which pipelines can be mapped back).
+
+The positives' labels and GTs come from mmdet's ``SamplingResult`` (``pos_priors``, ``pos_gt_bboxes``,
+``pos_gt_labels``, ``pos_assigned_gt_inds``) for an RoI head, from the head's own targets for a dense head.
+Everything the host side needs (boxes, GT boxes, labels, GT indices and the student's probabilities of the
+positives) is packed on the device and copied to the host in one transfer, the first time a teacher reads
+:attr:`RoIBatch.images`; a teacher that never reads it (the snapshot, MrKD's copies) costs no copy at all.
+"""
 
 from dataclasses import dataclass
 from typing import List, Optional, Sequence
@@ -58,7 +65,10 @@ def to_original_coords(boxes: Tensor, metainfo: dict) -> Tensor:
 
 @dataclass
 class ImageRoIs:
-    """The sampled RoIs of one image, positives first as in mmdet's ``SamplingResult``."""
+    """The positive rows of one image (and how many negatives follow them), on the host.
+
+    GTs are those the positives are assigned to, in ascending index order; ``pos_gt_inds`` index them.
+    """
 
     key: str
     gt_boxes: Tensor  # (G, 4) original coords
@@ -66,67 +76,141 @@ class ImageRoIs:
     pos_boxes: Tensor  # (P, 4) original coords
     pos_gt_inds: Tensor  # (P,) index into gt_boxes
     num_neg: int
+    pos_probs: Optional[Tensor] = None  # (P, K) the student's detached probabilities
 
     @property
     def num_rois(self) -> int:
         return self.pos_boxes.size(0) + self.num_neg
 
 
-@dataclass
 class RoIBatch:
-    """One head stage's taught rows for a batch, in the row order of its logits.
+    """One head stage's rows for a batch, in the row order of its logits.
 
-    For an RoI head the rows are the sampled RoIs (positives first per image); for a dense head
-    (RetinaNet) they are the positive anchors, image by image.
+    For an RoI head the rows are the sampled RoIs (positives first per image, as in mmdet's ``SamplingResult``);
+    for a dense head (RetinaNet, FCOS) they are the positive anchors or points, image by image.
+
+    Args:
+        stage (int): The head stage (cascade stages count from 0).
+        images (list[ImageRoIs], optional): The host view; built from ``packed`` when not given.
+        rois (Tensor, optional): (N, 5) RoIs on the model's device, for teachers that re-score them.
+        probs (Tensor, optional): (N, K) the student's detached probabilities of every row, on its device.
+        packed (tuple, optional): ``(pack, num_pos, num_neg, metainfo)``: the device tensor of the positives'
+            ``[box(4), gt_box(4), gt_label, gt_index, probs(K)]`` rows, per-image counts and metainfo.
     """
 
-    stage: int
-    images: List[ImageRoIs]
-    rois: Optional[Tensor] = None  # (N, 5) on the model's device, for teachers that re-score them
+    def __init__(
+        self,
+        stage: int,
+        images: Optional[List[ImageRoIs]] = None,
+        rois: Optional[Tensor] = None,
+        probs: Optional[Tensor] = None,
+        packed: Optional[tuple] = None,
+    ) -> None:
+        self.stage = stage
+        self.rois = rois
+        self.probs = probs
+        self._images = images
+        self._packed = packed
+
+    @property
+    def images(self) -> List[ImageRoIs]:
+        """The host view, unpacked with one device-to-host copy on first use."""
+        if self._images is None:
+            self._images = _unpack(*self._packed)
+            self._packed = None
+        return self._images
+
+    @property
+    def num_rows(self) -> int:
+        if self.probs is not None:
+            return self.probs.size(0)
+        return sum(img.num_rois for img in self.images)
 
     @classmethod
     def from_sampling(
-        cls,
-        stage: int,
-        sampling_results: Sequence,
-        batch_metainfo: Sequence[dict],
-        batch_gt_instances: Sequence,
-        rois: Tensor,
+        cls, stage: int, sampling_results: Sequence, batch_metainfo: Sequence[dict], rois: Tensor, probs: Tensor
     ) -> 'RoIBatch':
-        """The sampled RoIs of an RoI-head stage (mmdet ``SamplingResult`` per image)."""
-        images = [
-            _image_rois(meta, gts, res.pos_priors, res.pos_assigned_gt_inds, int(res.neg_priors.size(0)))
-            for res, meta, gts in zip(sampling_results, batch_metainfo, batch_gt_instances)
-        ]
-        return cls(stage=stage, images=images, rois=rois)
+        """The sampled RoIs of an RoI-head stage (mmdet ``SamplingResult`` per image).
+
+        Args:
+            stage (int): The head stage.
+            sampling_results (list[SamplingResult]): The stage's sampling results.
+            batch_metainfo (list[dict]): The images' metainfo.
+            rois (Tensor): (N, 5) the stage's RoIs.
+            probs (Tensor): (N, K) the student's detached softmax of them.
+        """
+        num_pos = [res.pos_priors.size(0) for res in sampling_results]
+        num_neg = [res.neg_priors.size(0) for res in sampling_results]
+        offsets = np.cumsum([0] + [p + n for p, n in zip(num_pos, num_neg)])[:-1]
+        pos_rows = torch.cat([torch.arange(p) + int(o) for p, o in zip(num_pos, offsets)]).to(probs.device)
+        pack = _pack(
+            torch.cat([get_box_tensor(res.pos_priors) for res in sampling_results]),
+            torch.cat([get_box_tensor(res.pos_gt_bboxes) for res in sampling_results]),
+            torch.cat([res.pos_gt_labels for res in sampling_results]),
+            torch.cat([res.pos_assigned_gt_inds for res in sampling_results]),
+            probs[pos_rows],
+        )
+        return cls(stage, rois=rois, probs=probs, packed=(pack, num_pos, num_neg, list(batch_metainfo)))
 
     @classmethod
     def from_positives(
         cls,
-        batch_pos_boxes: Sequence[Tensor],
-        batch_pos_gt_inds: Sequence[Tensor],
+        num_pos: Sequence[int],
+        pos_boxes: Tensor,
+        pos_gt_boxes: Tensor,
+        pos_gt_labels: Tensor,
+        pos_gt_inds: Tensor,
+        probs: Tensor,
         batch_metainfo: Sequence[dict],
-        batch_gt_instances: Sequence,
     ) -> 'RoIBatch':
-        """The positive anchors of a dense head: per image, their boxes and assigned GT indices."""
-        images = [
-            _image_rois(meta, gts, boxes, gt_inds, 0)
-            for boxes, gt_inds, meta, gts in zip(batch_pos_boxes, batch_pos_gt_inds, batch_metainfo, batch_gt_instances)
-        ]
-        return cls(stage=0, images=images)
+        """The positive anchors (or points, as zero-size boxes) of a dense head, image by image.
 
-    def split_rows(self, rows: Tensor) -> List[Tensor]:
-        """Split a (N, ...) tensor in logits order into per-image chunks."""
-        return list(torch.split(rows, [img.num_rois for img in self.images]))
+        Args:
+            num_pos (list[int]): Positives per image.
+            pos_boxes (Tensor): (P, 4) their anchors, input-image coordinates.
+            pos_gt_boxes (Tensor): (P, 4) the GT box each is assigned to.
+            pos_gt_labels (Tensor): (P,) its label.
+            pos_gt_inds (Tensor): (P,) its index within its image.
+            probs (Tensor): (P, C) the student's detached sigmoid scores.
+            batch_metainfo (list[dict]): The images' metainfo.
+        """
+        pack = _pack(pos_boxes, pos_gt_boxes, pos_gt_labels, pos_gt_inds, probs)
+        return cls(0, probs=probs, packed=(pack, list(num_pos), [0] * len(num_pos), list(batch_metainfo)))
+
+    def positive_rows(self) -> Tensor:
+        """Row indices (in logits order, on the host) of the positives, image by image."""
+        rows, offset = [], 0
+        for img in self.images:
+            rows.append(torch.arange(offset, offset + img.pos_boxes.size(0)))
+            offset += img.num_rois
+        return torch.cat(rows) if rows else torch.zeros(0, dtype=torch.long)
 
 
-def _image_rois(metainfo: dict, gt_instances, pos_boxes: Tensor, pos_gt_inds: Tensor, num_neg: int) -> ImageRoIs:
-    """One image's rows, boxes mapped to original-image coordinates."""
-    return ImageRoIs(
-        key=image_key(metainfo),
-        gt_boxes=to_original_coords(get_box_tensor(gt_instances.bboxes), metainfo),
-        gt_labels=gt_instances.labels.detach().cpu(),
-        pos_boxes=to_original_coords(get_box_tensor(pos_boxes), metainfo),
-        pos_gt_inds=pos_gt_inds.detach().cpu(),
-        num_neg=num_neg,
-    )
+def _pack(boxes: Tensor, gt_boxes: Tensor, gt_labels: Tensor, gt_inds: Tensor, probs: Tensor) -> Tensor:
+    """One float tensor of the positives' rows (labels and indices are exact in fp32 up to 2**24)."""
+    columns = [boxes, gt_boxes, gt_labels[:, None], gt_inds[:, None], probs]
+    return torch.cat([c.detach().float() for c in columns], 1)
+
+
+def _unpack(pack: Tensor, num_pos: List[int], num_neg: List[int], metainfo: List[dict]) -> List[ImageRoIs]:
+    """The host view: one device-to-host copy, then per image its GTs (those with positives) and its rows in
+    original-image coordinates."""
+    host = pack.cpu()
+    images = []
+    for rows, negatives, meta in zip(torch.split(host, num_pos), num_neg, metainfo):
+        assigned = rows[:, 9].long()
+        gt_inds, pos_gt_inds = torch.unique(assigned, return_inverse=True)
+        # a row of each GT (all rows of a GT hold its box and label)
+        first = torch.zeros(gt_inds.numel(), dtype=torch.long).scatter_(0, pos_gt_inds, torch.arange(rows.size(0)))
+        images.append(
+            ImageRoIs(
+                key=image_key(meta),
+                gt_boxes=to_original_coords(rows[first, 4:8], meta),
+                gt_labels=rows[first, 8].long(),
+                pos_boxes=to_original_coords(rows[:, :4], meta),
+                pos_gt_inds=pos_gt_inds,
+                num_neg=int(negatives),
+                pos_probs=rows[:, 10:],
+            )
+        )
+    return images

@@ -26,30 +26,28 @@ from typing import Optional, Tuple
 import torch
 from torch import Tensor, nn
 
+from .prediction_memory import convert_old_state
+from .registry import TEACHERS
 from .roi_batch import RoIBatch
+from .teacher import Teacher, TeacherTargets, no_teacher
 
 
-class SnapshotTeacher:
-    """Holds the frozen model copy and scores RoI batches with it.
+@TEACHERS.register_module()
+class SnapshotTeacher(Teacher):
+    """Holds the frozen model copy and scores RoI batches with it, on the model's device (no host copy).
 
-    The model it copies references it (through the PS-KD head or a loss); copies of that model share
-    the teacher rather than duplicate it: ``copy.deepcopy`` returns the teacher itself.
-
-    Args:
-        num_classes (int): Logits per RoI, background included.
+    ``end_pass`` takes the copy; until then no row has a teacher.
     """
 
+    hook_name = 'PSKDHook'
     strategy = 'snapshot'
 
-    def __init__(self, num_classes: int) -> None:
-        self.num_classes = num_classes
+    def __init__(self) -> None:
+        super().__init__()
         self.snapshot: Optional[nn.Module] = None
         self._student_backbone: Optional[nn.Module] = None
         self._inputs: Optional[Tensor] = None
         self._feats: Optional[Tuple[Tensor, ...]] = None
-
-    def __deepcopy__(self, memo: dict) -> 'SnapshotTeacher':
-        return self
 
     def _keep_inputs(self, module: nn.Module, args: tuple) -> None:
         """Forward pre-hook of the student's backbone: the batch it is about to see (copies of the backbone
@@ -58,11 +56,11 @@ class SnapshotTeacher:
             self._inputs, self._feats = args[0].detach(), None
 
     @torch.no_grad()
-    def teach(self, batch: RoIBatch) -> Tuple[Tensor, Tensor]:
+    def teach(self, batch: RoIBatch) -> TeacherTargets:
         """Softmax of the snapshot's classifier on the batch's RoIs (none before the first pass ends)."""
         num_rows = batch.rois.size(0)
         if self.snapshot is None:
-            return torch.zeros(num_rows, self.num_classes), torch.zeros(num_rows, dtype=torch.bool)
+            return no_teacher(num_rows, self.num_logits, batch.rois.device)
         if self._feats is None:
             self._feats = self.snapshot.extract_feat(self._inputs)
         roi_head = self.snapshot.roi_head
@@ -71,13 +69,7 @@ class SnapshotTeacher:
         else:
             bbox_results = roi_head._bbox_forward(self._feats, batch.rois)
         probs = bbox_results['cls_score'].float().softmax(1)
-        return probs, torch.ones(num_rows, dtype=torch.bool, device=probs.device)
-
-    def record(self, batch: RoIBatch, probs: Tensor) -> None:
-        """Nothing to store: the snapshot itself is the memory."""
-
-    def sync(self) -> None:
-        """Nothing to gather: every rank holds the same weights."""
+        return TeacherTargets(probs, torch.ones(num_rows, dtype=torch.bool, device=probs.device))
 
     def end_pass(self, model: nn.Module) -> None:
         """Freeze the model's current weights as the teacher of the next pass (the first call also starts
@@ -97,26 +89,16 @@ class SnapshotTeacher:
             return 0
         return sum(t.numel() * t.element_size() for t in self.snapshot.state_dict().values())
 
-    def image_keys(self) -> set:
-        return set()
-
     def state_dict(self) -> dict:
+        snapshot = self.snapshot
         return dict(
-            strategy=self.strategy,
-            num_classes=self.num_classes,
-            snapshot=None
-            if self.snapshot is None
-            else {name: t.cpu() for name, t in self.snapshot.state_dict().items()},
+            self.settings(),
+            snapshot=None if snapshot is None else {name: t.cpu() for name, t in snapshot.state_dict().items()},
         )
 
     def load_state_dict(self, state: dict, model: Optional[nn.Module] = None) -> None:
-        for name in ('strategy', 'num_classes'):
-            if state.get(name) != getattr(self, name):
-                raise ValueError(
-                    f'PS-KD memory in the checkpoint has {name}={state.get(name)!r} but this run '
-                    f'has {name}={getattr(self, name)!r}: resume with the settings it was saved '
-                    f'with, or start from `load_from` to begin with an empty memory.'
-                )
+        state = convert_old_state(state)
+        self.check_settings(state)
         if state['snapshot'] is not None:
             self.end_pass(model)
             self.snapshot.load_state_dict(state['snapshot'])

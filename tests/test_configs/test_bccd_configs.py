@@ -24,15 +24,17 @@ def bccd_config(method: str) -> str:
 
 
 def method_delta(cfg, family: str) -> Dict[str, Any]:
-    """What a method changes: RoI head type, RoI classification loss, custom hooks (MrKD's interval in epochs)
-    and the train batch sampler (CS-KD's ClassPairBatchSampler)."""
+    """What a method changes: RoI head type, RoI classification loss, distillation term, custom hooks (MrKD's
+    interval in epochs) and the train batch sampler (CS-KD's ClassPairBatchSampler)."""
     hooks = [dict(hook) for hook in cfg.get('custom_hooks', [])]
     for hook in hooks:
         if hook['type'] == 'MrKDHook':
             hook['interval'] /= MRKD_EPOCH_ITERS[family]
+    distill_loss = cfg.model.roi_head.get('distill_loss')
     return dict(
         roi_head=cfg.model.roi_head.type,
         loss_cls=cfg.model.roi_head.bbox_head.loss_cls.to_dict(),
+        distill_loss=None if distill_loss is None else dict(distill_loss),
         custom_hooks=hooks,
         batch_sampler=cfg.train_dataloader.get('batch_sampler'),
     )
@@ -43,6 +45,7 @@ def without_delta(cfg) -> dict:
     d = cfg.to_dict()
     d.pop('work_dir')
     d['model']['roi_head'].pop('type')
+    d['model']['roi_head'].pop('distill_loss', None)
     d['model']['roi_head']['bbox_head'].pop('loss_cls')
     d.pop('custom_hooks', None)
     d['train_dataloader'].pop('batch_sampler', None)
@@ -60,7 +63,7 @@ def test_bccd_config_is_base_plus_the_shapes_delta(base, method):
     assert method_delta(cfg, 'bccd') == method_delta(load_config(config_path(SHAPES[method])), 'shapes')
     assert method_delta(cfg, 'bccd') != method_delta(base, 'bccd')
     assert without_delta(cfg) == without_delta(base)
-    num_classes = cfg.model.roi_head.bbox_head.loss_cls.get('num_classes')
+    num_classes = (cfg.model.roi_head.get('distill_loss') or {}).get('num_classes')
     assert num_classes in (None, cfg.model.roi_head.bbox_head.num_classes) and len(cfg.metainfo.classes) == 3
 
 

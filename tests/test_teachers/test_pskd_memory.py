@@ -9,10 +9,21 @@ import pytest
 import torch
 from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
+from mmengine.logging import MessageHub
 from mmengine.registry import init_default_scope
 
 from mmdet_selfkd.engine import PSKDHook
-from mmdet_selfkd.memory import GTMemory, IoUMemory, RoIBatch, SnapshotTeacher, build_memory, to_original_coords
+from mmdet_selfkd.engine.hooks.pskd_hook import strategy_teacher
+from mmdet_selfkd.models.selfkd_head import ALPHA_T
+from mmdet_selfkd.teachers import (
+    TEACHERS,
+    GTMemory,
+    IoUMemory,
+    RoIBatch,
+    SnapshotTeacher,
+    TeacherTargets,
+    to_original_coords,
+)
 
 from conftest import PSKD_CFG, tiny_options
 
@@ -20,20 +31,35 @@ NUM_LOGITS = 4  # 3 shape classes + background
 
 
 class BatchRecorder:
-    """Stands in for a memory inside a real PSKDRoIHead: keeps the RoIBatch it is shown."""
-
-    strategy = 'recorder'
+    """Stands in for a teacher inside a real SelfKDRoIHead: keeps the RoIBatch it is shown."""
 
     def __init__(self):
         self.batches = []
 
-    def teach(self, batch):
+    def __call__(self, batch):
         self.batches.append(batch)
         n = batch.rois.size(0)
-        return torch.zeros(n, NUM_LOGITS), torch.zeros(n, dtype=torch.bool)
+        return TeacherTargets(torch.zeros(n, NUM_LOGITS), torch.zeros(n, dtype=torch.bool))
 
-    def record(self, batch, probs):
-        pass
+
+def bound(teacher, num_logits=NUM_LOGITS):
+    """A teacher bound to ``num_logits`` probabilities per row, as PSKDHook binds it."""
+    teacher.bind(None, num_logits)
+    return teacher
+
+
+def with_probs(batch, probs):
+    """The batch as a head shows it: the student's probabilities ``probs`` (N, K) of its rows."""
+    images, offset = [], 0
+    for img in batch.images:
+        images.append(replace(img, pos_probs=probs[offset : offset + img.pos_boxes.size(0)]))
+        offset += img.num_rois
+    return RoIBatch(batch.stage, images, batch.rois, probs)
+
+
+def split_rows(batch, rows):
+    """A (N, ...) tensor in logits order, split per image."""
+    return list(torch.split(rows, [img.num_rois for img in batch.images]))
 
 
 def build(shapes_root, flip_prob=0.5, scale=(160, 160)):
@@ -49,15 +75,14 @@ def build(shapes_root, flip_prob=0.5, scale=(160, 160)):
     model = MODELS.build(cfg.model)
     model.init_weights()
     model.train()
-    for loss in model.roi_head.pskd_losses():
-        loss.alpha_t = 0.0
+    MessageHub.get_current_instance().update_info(ALPHA_T, 0.0)
     return model, dataset
 
 
 def sampled_batch(model, dataset, indices=(0, 1, 2, 3)):
     """Run the real model on real images; return the RoIBatch its RoI head built."""
     recorder = BatchRecorder()
-    model.roi_head.pskd_memory = recorder
+    model.roi_head.teacher = recorder
     data_batch = pseudo_collate([dataset[i] for i in indices])
     data = model.data_preprocessor(data_batch, True)
     model.loss(data['inputs'], data['data_samples'])
@@ -83,14 +108,14 @@ def random_probs(n, seed=0):
 def test_gt_memory_teaches_the_mean_of_each_gts_positives(real):
     _, _, batch, _ = real
     probs = random_probs(batch.rois.size(0))
-    memory = GTMemory(NUM_LOGITS, topk=NUM_LOGITS)  # keep every class: exact up to fp16
-    memory.record(batch, probs)
+    memory = bound(GTMemory(topk=NUM_LOGITS))  # keep every class: exact up to fp16
+    memory.record(with_probs(batch, probs))
     teacher, has = memory.teach(batch)
     assert not has.any()  # nothing is taught from the pass being recorded
     memory.end_pass()
     teacher, has = memory.teach(batch)
     offset = 0
-    for img, img_probs in zip(batch.images, batch.split_rows(probs)):
+    for img, img_probs in zip(batch.images, split_rows(batch, probs)):
         num_pos = img.pos_boxes.size(0)
         assert num_pos > 0
         for row in range(num_pos):
@@ -105,11 +130,11 @@ def test_gt_memory_teaches_the_mean_of_each_gts_positives(real):
 def test_iou_memory_matches_proposals_and_falls_back(real):
     _, _, batch, _ = real
     probs = random_probs(batch.rois.size(0), seed=1)
-    memory = IoUMemory(NUM_LOGITS, topk=NUM_LOGITS, iou_thr=0.9, fallback='gt')
-    memory.record(batch, probs)
+    memory = bound(IoUMemory(topk=NUM_LOGITS, iou_thr=0.9, fallback='gt'))
+    memory.record(with_probs(batch, probs))
     memory.end_pass()
     teacher, has = memory.teach(batch)
-    img, img_probs = batch.images[0], batch.split_rows(probs)[0]
+    img, img_probs = batch.images[0], split_rows(batch, probs)[0]
     num_pos = img.pos_boxes.size(0)
     # the very same proposals come back: each is taught by its own prediction (IoU 1); proposals that
     # duplicate another one (a GT added as proposal and an identical RPN box) may take their twin's
@@ -126,7 +151,7 @@ def test_iou_memory_matches_proposals_and_falls_back(real):
     gt_mean = torch.stack([img_probs[:num_pos][img.pos_gt_inds == g].mean(0) for g in img.pos_gt_inds])
     assert has[:num_pos].all()
     assert torch.allclose(teacher[:num_pos], gt_mean, atol=2e-3)
-    onehot_fallback = IoUMemory(NUM_LOGITS, iou_thr=0.9, fallback='onehot')
+    onehot_fallback = bound(IoUMemory(iou_thr=0.9, fallback='onehot'))
     onehot_fallback.prev_preds = {k: v for k, v in memory.prev_preds.items() if k[1] == 'proposal'}
     assert not onehot_fallback.teach(moved)[1][:num_pos].any()
 
@@ -160,7 +185,7 @@ def test_to_original_coords_vertical_and_diagonal_flips():
 
 def test_snapshot_scores_with_the_weights_of_the_previous_pass(real):
     model, _, batch, data_batch = real
-    teacher = SnapshotTeacher(NUM_LOGITS)
+    teacher = bound(SnapshotTeacher())
     assert not teacher.teach(batch)[1].any()  # first pass: no snapshot yet
     # the student's preprocessed inputs, as a random batch augmentation left them: the teacher must use
     # these, not run the data preprocessor on the raw batch again
@@ -182,36 +207,44 @@ def test_snapshot_scores_with_the_weights_of_the_previous_pass(real):
 
 def test_memory_state_round_trip_and_mismatch_errors(real):
     _, _, batch, _ = real
-    memory = IoUMemory(NUM_LOGITS)
-    memory.record(batch, random_probs(batch.rois.size(0)))
+    memory = bound(IoUMemory())
+    memory.record(with_probs(batch, random_probs(batch.rois.size(0))))
     memory.end_pass()
     first_two = RoIBatch(batch.stage, batch.images[:2], batch.rois)  # half of the next pass
-    memory.record(first_two, random_probs(sum(img.num_rois for img in batch.images[:2]), seed=3))
+    memory.record(with_probs(first_two, random_probs(sum(img.num_rois for img in batch.images[:2]), seed=3)))
     memory.sync()
     assert {k[2] for k in memory.cur_preds} == {img.key for img in batch.images[:2]}
     # teachers are kept after they teach: a second draw in this pass is taught by the same entry
     assert {k[2] for k in memory.prev_preds} == {img.key for img in batch.images}
     state = memory.state_dict()
-    restored = IoUMemory(NUM_LOGITS)
+    restored = bound(IoUMemory())
     restored.load_state_dict(state)
     assert restored.prev_preds.keys() == memory.prev_preds.keys()
     assert all(same_rows(restored.prev_preds[k], memory.prev_preds[k]) for k in memory.prev_preds)
     assert all(same_rows(restored.cur_preds[k], memory.cur_preds[k]) for k in memory.cur_preds)
-    with pytest.raises(ValueError, match='num_classes=4 .* num_classes=9'):
-        IoUMemory(9).load_state_dict(state)
-    with pytest.raises(ValueError, match="strategy='iou' .* strategy='gt'"):
-        GTMemory(NUM_LOGITS).load_state_dict(state)
+    with pytest.raises(ValueError, match='num_logits=4 .* num_logits=9'):
+        bound(IoUMemory(), 9).load_state_dict(state)
+    with pytest.raises(ValueError, match="type='IoUMemory' .* type='GTMemory'"):
+        bound(GTMemory()).load_state_dict(state)
+    # a state saved by mmdet_selfkd 0.1 (strategy, num_classes meaning logits) loads as the same memory
+    old = {k: v for k, v in state.items() if k not in ('type', 'num_logits')}
+    old.update(strategy='iou', num_classes=NUM_LOGITS)
+    converted = bound(IoUMemory())
+    converted.load_state_dict(old)
+    assert all(same_rows(converted.prev_preds[k], memory.prev_preds[k]) for k in memory.prev_preds)
+    with pytest.raises(ValueError, match="type='IoUMemory' .* type='GTMemory'"):
+        bound(GTMemory()).load_state_dict(old)
 
 
 def test_memory_byte_count_and_bound(real):
     """The running byte count is exact, and the two buffers hold at most two entries per image: its
     latest finished-pass prediction (prev_preds) and the current pass's (cur_preds)."""
     _, _, batch, _ = real
-    memory = IoUMemory(NUM_LOGITS + 77)  # 80 COCO classes + background
+    memory = bound(IoUMemory(), NUM_LOGITS + 77)  # 80 COCO classes + background
     probs = torch.rand(batch.rois.size(0), NUM_LOGITS + 77).softmax(1)
-    memory.record(batch, probs)
+    memory.record(with_probs(batch, probs))
     memory.end_pass()
-    memory.record(batch, probs)
+    memory.record(with_probs(batch, probs))
     memory.sync()
     keys = {img.key for img in batch.images}
     assert {k[2] for k in memory.prev_preds} == keys == {k[2] for k in memory.cur_preds}
@@ -222,7 +255,7 @@ def test_memory_byte_count_and_bound(real):
     memory.end_pass()  # the pass replaces the older entries of the same images
     assert memory.nbytes() == sum(v.nbytes() for v in memory.prev_preds.values()) and not memory.cur_preds
     assert len(memory.prev_preds) == 2 * len(keys)  # one 'gt' and one 'proposal' entry an image
-    restored = IoUMemory(NUM_LOGITS + 77)
+    restored = bound(IoUMemory(), NUM_LOGITS + 77)
     restored.load_state_dict(memory.state_dict())
     assert restored.nbytes() == memory.nbytes()
 
@@ -245,10 +278,15 @@ def test_bad_hook_settings_fail_at_build(kwargs, match):
         PSKDHook(**kwargs)
 
 
-def test_build_memory_strategies():
-    assert isinstance(build_memory(4, 'gt'), GTMemory)
-    assert isinstance(build_memory(4, 'iou', iou_thr=0.5), IoUMemory)
-    assert isinstance(build_memory(4, 'snapshot'), SnapshotTeacher)
+def test_teachers_are_built_from_the_registry_and_by_strategy():
+    assert isinstance(TEACHERS.build(strategy_teacher(dict(strategy='gt'))), GTMemory)
+    iou = TEACHERS.build(strategy_teacher(dict(strategy='iou', iou_thr=0.5)))
+    assert isinstance(iou, IoUMemory) and iou.iou_thr == 0.5
+    assert isinstance(TEACHERS.build(strategy_teacher(dict(strategy='snapshot'))), SnapshotTeacher)
+    assert isinstance(TEACHERS.build(dict(type='IoUMemory', topk=3)), IoUMemory)
+    assert isinstance(PSKDHook(teacher=dict(type='IoUMemory', iou_thr=0.5)).teacher, IoUMemory)
+    with pytest.raises(ValueError, match='not both'):
+        PSKDHook(memory=dict(strategy='gt'), teacher=dict(type='GTMemory'))
 
 
 def test_every_shipped_config_builds(tmp_path):
@@ -269,8 +307,8 @@ def test_every_shipped_config_builds(tmp_path):
         cfg.model.backbone.pop('pretrained_tv', None)
         model = MODELS.build(cfg.model)
         hooks = [HOOKS.build(hook) for hook in cfg.get('custom_hooks', [])]
-        if any(isinstance(hook, PSKDHook) for hook in hooks):
-            assert PSKDHook._pskd_head(model).pskd_losses(), path
+        for hook in hooks:  # the head the hook teaches, with the hook's loss
+            assert isinstance(hook.check_head(model).distill_loss, hook.distill_types), path
 
 
 def test_cascade_distils_every_stage(tmp_path):
@@ -288,10 +326,8 @@ def test_cascade_distils_every_stage(tmp_path):
     model = MODELS.build(cfg.model)
     model.init_weights()
     model.train()
-    memory = GTMemory(81)
-    model.roi_head.pskd_memory = memory
-    losses = model.roi_head.pskd_losses()
-    assert len(losses) == 3
+    memory = bound(GTMemory(), 81)
+    model.roi_head.teacher = memory
     torch.manual_seed(0)
     samples = []
     for i in range(2):
@@ -311,16 +347,17 @@ def test_cascade_distils_every_stage(tmp_path):
         samples.append(sample)
     images = torch.randn(2, 3, 128, 128)
     for alpha in (0.0, 0.5):
-        for loss in losses:
-            loss.alpha_t = alpha
-        model.loss(images, samples)
+        MessageHub.get_current_instance().update_info(ALPHA_T, alpha)
+        memory.pop_stats()
+        losses = model.loss(images, samples)
         memory.end_pass()
     assert {stage for stage, _, _ in memory.prev_preds} == {0, 1, 2}
-    assert all(loss.last_stats['coverage'] > 0 for loss in losses)
+    assert all(f's{stage}.loss_pskd' in losses for stage in range(3))  # weighted like each stage's loss_cls
+    assert memory.pop_stats()['coverage'] > 0
 
 
 def test_iou_memory_matches_only_stored_proposals_of_the_same_label():
-    from mmdet_selfkd.memory.roi_batch import ImageRoIs
+    from mmdet_selfkd.teachers.roi_batch import ImageRoIs
 
     # two overlapping GTs of different classes (labels 0 and 2); a proposal of each, almost the same box
     gt_boxes = torch.tensor([[10.0, 10.0, 50.0, 50.0], [12.0, 10.0, 52.0, 50.0]])
@@ -334,8 +371,8 @@ def test_iou_memory_matches_only_stored_proposals_of_the_same_label():
     )
     batch = RoIBatch(0, [img])
     probs = torch.tensor([[0.7, 0.1, 0.1, 0.1], [0.1, 0.1, 0.7, 0.1]])
-    memory = IoUMemory(NUM_LOGITS, topk=NUM_LOGITS, iou_thr=0.5, fallback='onehot')
-    memory.record(batch, probs)
+    memory = bound(IoUMemory(topk=NUM_LOGITS, iou_thr=0.5, fallback='onehot'))
+    memory.record(with_probs(batch, probs))
     memory.end_pass()
     # next pass: a class-2 positive exactly at the stored class-0 proposal's box (IoU 1.0), IoU 0.905 with
     # the stored class-2 one (intersection 38 x 40 = 1520, union 1600 + 1600 - 1520 = 1680)
@@ -351,16 +388,16 @@ def test_iou_memory_matches_only_stored_proposals_of_the_same_label():
     assert has.tolist() == [True]
     assert torch.allclose(teacher[0], probs[1], atol=1e-3)  # its own class's proposal, not the better-IoU one
     # a stored proposal of another class alone never teaches
-    only_other = IoUMemory(NUM_LOGITS, topk=NUM_LOGITS, iou_thr=0.5, fallback='onehot')
+    only_other = bound(IoUMemory(topk=NUM_LOGITS, iou_thr=0.5, fallback='onehot'))
     only_other.record(
-        RoIBatch(0, [replace(img, pos_boxes=img.pos_boxes[:1], pos_gt_inds=img.pos_gt_inds[:1])]), probs[:1]
+        with_probs(RoIBatch(0, [replace(img, pos_boxes=img.pos_boxes[:1], pos_gt_inds=img.pos_gt_inds[:1])]), probs[:1])
     )
     only_other.end_pass()
     assert not only_other.teach(RoIBatch(0, [moved]))[1].any()
 
 
 def test_gt_memory_mean_iou_thr_keeps_ambiguous_positives_out_of_the_mean():
-    from mmdet_selfkd.memory.roi_batch import ImageRoIs
+    from mmdet_selfkd.teachers.roi_batch import ImageRoIs
 
     # one GT; positives: the GT box itself (IoU 1) and a box cut to 6 of 10 rows (IoU 60 / 100 = 0.6)
     img = ImageRoIs(
@@ -377,8 +414,8 @@ def test_gt_memory_mean_iou_thr_keeps_ambiguous_positives_out_of_the_mean():
         (0.7, [0.1, 0.8, 0.05, 0.05]),
         (0.6, [0.2, 0.55, 0.125, 0.125]),
     ]:
-        memory = GTMemory(NUM_LOGITS, topk=NUM_LOGITS, mean_iou_thr=thr)
-        memory.record(RoIBatch(0, [img]), probs)
+        memory = bound(GTMemory(topk=NUM_LOGITS, mean_iou_thr=thr))
+        memory.record(with_probs(RoIBatch(0, [img]), probs))
         memory.end_pass()
         teacher, has = memory.teach(RoIBatch(0, [img]))
         assert has.all() and torch.allclose(teacher, torch.tensor([expected] * 2), atol=1e-3), thr

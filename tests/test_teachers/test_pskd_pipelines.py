@@ -13,8 +13,8 @@ from mmengine.hooks import Hook
 from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
 
-from mmdet_selfkd.memory import to_original_coords
-from mmdet_selfkd.memory.pipeline_check import check_train_pipeline
+from mmdet_selfkd.teachers import to_original_coords
+from mmdet_selfkd.teachers.pipeline_check import check_train_pipeline
 
 from conftest import PSKD_CFG, tiny_options
 
@@ -139,7 +139,7 @@ class DrawProbe(Hook):
         hook = next(h for h in runner.hooks if type(h).__name__ == 'PSKDHook')
         for sample in data_batch['data_samples']:
             key = sample.metainfo['img_path']
-            self.draws.append((hook.open_pass, key, (0, 'gt', key) in hook.memory.prev_preds))
+            self.draws.append((hook.open_pass, key, (0, 'gt', key) in hook.teacher.prev_preds))
 
 
 @pytest.mark.slow

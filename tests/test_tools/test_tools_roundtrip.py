@@ -14,7 +14,7 @@ from mmengine.config import Config
 import mmdet_selfkd  # noqa: F401  (registers the plugin's modules)
 from mmdet_selfkd.compat import require_pkg_resources
 
-from conftest import BASELINE_CFG, PSKD_CFG, run_tool, tiny_run_options
+from conftest import BASELINE_CFG, PSKD_CFG, REPO, run_tool, tiny_run_options
 
 
 def test_mmdet_base_and_custom_imports_resolve():
@@ -22,15 +22,46 @@ def test_mmdet_base_and_custom_imports_resolve():
     # the base chain reaches mmdet's own config (pkg_resources resolves `mmdet::`)
     assert cfg.model.type == 'FasterRCNN'
     assert cfg.model.rpn_head.type == 'RPNHead'
-    assert cfg.model.roi_head.type == 'PSKDRoIHead'
+    assert cfg.model.roi_head.type == 'SelfKDRoIHead'
     assert cfg.custom_imports.imports == ['mmdet_selfkd']
     from mmdet.registry import MODELS
     from mmengine.registry import init_default_scope
 
     init_default_scope('mmdet')
     model = MODELS.build(cfg.model)
-    assert type(model.roi_head).__name__ == 'SelfKDRoIHead'  # registered as PSKDRoIHead too
-    assert type(model.roi_head.bbox_head.loss_cls).__name__ == 'PSKDLoss'
+    assert type(model.roi_head).__name__ == 'SelfKDRoIHead'
+    assert type(model.roi_head.bbox_head.loss_cls).__name__ == 'CrossEntropyLoss'  # mmdet's, untouched
+    assert type(model.roi_head.distill_loss).__name__ == 'PSKDLoss'
+
+
+@pytest.mark.parametrize('head', ['PSKDRoIHead', 'PSKDCascadeRoIHead'])
+def test_configs_of_the_earlier_form_build_the_same_model_with_a_warning(head):
+    """mmdet_selfkd 0.1 configs: PSKDRoIHead/PSKDCascadeRoIHead and a distillation loss as loss_cls."""
+    from mmdet.registry import MODELS
+    from mmengine.registry import init_default_scope
+
+    init_default_scope('mmdet')
+    new = 'SelfKDRoIHead' if head == 'PSKDRoIHead' else 'SelfKDCascadeRoIHead'
+    cfg = Config.fromfile(
+        PSKD_CFG if head == 'PSKDRoIHead' else str(REPO / 'configs/pskd/cascade-rcnn_r50_fpn_pskd-1x_coco.py')
+    )
+    roi_head = cfg.model.roi_head
+    roi_head.type = head
+    del roi_head['distill_loss']
+    old_loss = dict(type='PSKDLoss', foreground_teacher=True, loss_weight=2.0)
+    bbox_heads = roi_head.bbox_head if isinstance(roi_head.bbox_head, list) else [roi_head.bbox_head]
+    for bbox_head in bbox_heads:
+        bbox_head.loss_cls = old_loss
+    with pytest.warns(DeprecationWarning) as warned:
+        model = MODELS.build(cfg.model)
+    messages = ' '.join(str(w.message) for w in warned)
+    assert f"use '{new}'" in messages and "model.roi_head.distill_loss=dict(type='PSKDLoss'" in messages
+    assert isinstance(model.roi_head, MODELS.get(new))
+    heads = model.roi_head.bbox_head if head != 'PSKDRoIHead' else [model.roi_head.bbox_head]
+    for bbox_head in heads:  # the cross-entropy stays with its weight, the term moves to the RoI head
+        assert type(bbox_head.loss_cls).__name__ == 'CrossEntropyLoss' and bbox_head.loss_cls.loss_weight == 2.0
+    distill = model.roi_head.distill_loss
+    assert type(distill).__name__ == 'PSKDLoss' and distill.foreground_teacher and distill.loss_weight == 2.0
 
 
 def test_missing_pkg_resources_gets_a_clear_error(monkeypatch):

@@ -1,7 +1,6 @@
+from .cskd_hook import CSKDHook
+from .mrkd_hook import MrKDHook
 from .pskd_hook import PSKDHook
+from .selfkd_hook import SelfKDHook
 
-__all__ = ['PSKDHook']
-from .cskd_hook import CSKDHook  # noqa: E402
-from .mrkd_hook import MrKDHook  # noqa: E402
-
-__all__ += ['CSKDHook', 'MrKDHook']
+__all__ = ['CSKDHook', 'MrKDHook', 'PSKDHook', 'SelfKDHook']

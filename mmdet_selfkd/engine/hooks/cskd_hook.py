@@ -1,23 +1,21 @@
-"""The CS-KD hook: attaches the class-wise pairing to ``CSKDLoss`` and logs how often a pair is found."""
+"""The CS-KD hook: a :class:`~.selfkd_hook.SelfKDHook` whose teacher is the class-wise pairing."""
 
 from mmdet.registry import HOOKS
-from torch import nn
 
 from ...datasets.class_pair_batch_sampler import ClassPairBatchSampler  # noqa: F401 (also registers it)
-from ...memory.class_pair_teacher import ClassPairTeacher
 from ...models.losses import CSKDLoss
-from .teacher_provider_hook import TeacherProviderHook
+from .selfkd_hook import SelfKDHook
 
 
 @HOOKS.register_module()
-class CSKDHook(TeacherProviderHook):
+class CSKDHook(SelfKDHook):
     """Class-wise self-knowledge distillation (Yun et al., CVPR 2020) for two-stage detectors.
 
-    ``before_train`` checks the model (``SelfKDRoIHead`` + ``CSKDLoss``), attaches a
-    :class:`~mmdet_selfkd.memory.class_pair_teacher.ClassPairTeacher` and logs where partners come from;
-    ``after_train_iter`` logs ``train/cskd_pair_rate`` (share of positive RoIs that got a partner) and
-    ``train/cskd_memory_pair_rate`` (share paired from the class memory of earlier batches). The class
-    memory travels in the checkpoint as ``checkpoint['cskd']``. Settings (``T``, ``lambda``) are the loss's.
+    Needs a ``SelfKDRoIHead`` with ``distill_loss=dict(type='CSKDLoss')``; builds a
+    :class:`~mmdet_selfkd.teachers.ClassPairTeacher`, logs where partners come from, then
+    ``train/cskd_pair_rate`` (share of positive RoIs that got a partner) and ``train/cskd_memory_pair_rate``
+    (share paired from the class memory of earlier batches). The class memory travels in the checkpoint as
+    ``checkpoint['cskd']``. Settings of the KD term (``T``, ``lambda``) are the loss's; ``alpha_t`` is 1.
 
     Partners come first from the batch: with
     ``train_dataloader.batch_sampler=dict(type='ClassPairBatchSampler')`` (the package's CS-KD configs)
@@ -30,18 +28,15 @@ class CSKDHook(TeacherProviderHook):
             earlier batches (True, default) or get the cross-entropy only (False).
     """
 
-    loss_type = CSKDLoss
     ckpt_key = 'cskd'
+    distill_types = (CSKDLoss,)
 
     def __init__(self, use_memory: bool = True) -> None:
-        super().__init__()
         self.use_memory = use_memory
+        super().__init__(dict(type='ClassPairTeacher', use_memory=use_memory))
 
-    def build_provider(self, model: nn.Module) -> ClassPairTeacher:
-        return ClassPairTeacher(use_memory=self.use_memory)
-
-    def restore(self, model: nn.Module, state: dict) -> None:
-        self.provider.load_state_dict(state)
+    def setting(self) -> str:
+        return f'CSKDHook(use_memory={self.use_memory!r})'
 
     def before_train(self, runner) -> None:
         super().before_train(runner)
@@ -66,8 +61,3 @@ class CSKDHook(TeacherProviderHook):
                 + ": set train_dataloader.batch_sampler=dict(type='ClassPairBatchSampler') for in-batch "
                 'pairs (see train/cskd_pair_rate and train/cskd_memory_pair_rate).'
             )
-
-    def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
-        stats = self.provider.pop_stats()
-        for name, value in stats.items():
-            runner.message_hub.update_scalar(f'train/cskd_{name}', value)

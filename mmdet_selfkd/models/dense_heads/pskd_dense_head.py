@@ -1,75 +1,89 @@
-"""What the one-stage PS-KD heads share: the loss check and the teach/record step on positive samples.
+"""What the one-stage PS-KD heads share: their ``distill_loss`` and the distillation step on positive samples.
 
 In a one-stage detector the classification samples are anchors (RetinaNet) or points (FCOS), and which
 of them are positive for a GT changes with every resize and flip. Like the ``gt`` strategy of the RoI
 heads, a positive sample is taught by the mean sigmoid scores, one pass earlier, of the samples assigned
-to the same GT (matched across passes by label and IoU in original-image coordinates). Each head finds
-its positives' assigned GTs in its own targets and calls :meth:`PSKDDenseHeadMixin._teach_positives`.
+to the same GT (matched across passes by label and IoU in original-image coordinates). mmdet's
+``loss_by_feat`` runs unchanged (its ``FocalLoss``, on GPU mmcv's fused op, over every sample); each head
+then finds its positives, their assigned GTs and logits in mmdet's targets and calls
+:meth:`PSKDDenseHeadMixin.distil_positives`, which adds ``loss_pskd``.
 """
 
-from typing import List, Sequence, Tuple
+from typing import Optional, Sequence
 
-import torch
-from mmengine.structures import InstanceData
+from mmdet.registry import MODELS
 from torch import Tensor
 
-from ...memory import RoIBatch
+from ...teachers import RoIBatch
 from ..losses import PSKDFocalLoss
-from ..losses.pskd_loss import teacher_stats
+from ..selfkd_head import SelfKDHeadMixin, split_old_loss_cls
+
+STOCK_LOSS_CLS = dict(type='FocalLoss', use_sigmoid=True)
 
 
-class PSKDDenseHeadMixin:
-    """PS-KD plumbing of the dense heads (``pskd_memory`` is set by PSKDHook)."""
+class PSKDDenseHeadMixin(SelfKDHeadMixin):
+    """PS-KD for a sigmoid dense head.
 
-    pskd_memory = None
+    Args:
+        distill_loss (dict): ``dict(type='PSKDFocalLoss')``; its ``gamma`` and ``alpha`` default to ``loss_cls``'s.
+        loss_cls (dict): mmdet's ``FocalLoss``.
+    """
 
-    def pskd_losses(self) -> List[PSKDFocalLoss]:
-        """The PS-KD loss of the head (its ``loss_cls``)."""
-        return [self.loss_cls] if isinstance(self.loss_cls, PSKDFocalLoss) else []
+    def __init__(self, *args, distill_loss: Optional[dict] = None, loss_cls: Optional[dict] = None, **kwargs) -> None:
+        owner = type(self).__name__
+        head, old = split_old_loss_cls(dict(loss_cls=loss_cls), owner, STOCK_LOSS_CLS, 'model.bbox_head.distill_loss')
+        distill_loss = distill_loss if distill_loss is not None else old
+        super().__init__(*args, loss_cls=head['loss_cls'], **kwargs)
+        focal = dict(gamma=getattr(self.loss_cls, 'gamma', None), alpha=getattr(self.loss_cls, 'alpha', None))
+        if distill_loss is None or None in focal.values():
+            raise ValueError(
+                f"{owner} needs loss_cls=dict(type='FocalLoss', use_sigmoid=True, gamma=2.0, alpha=0.25, "
+                f"loss_weight=1.0) and distill_loss=dict(type='PSKDFocalLoss'), got loss_cls="
+                f'{type(self.loss_cls).__name__} and distill_loss={distill_loss!r}.'
+            )
+        self.distill_loss = MODELS.build(dict(focal, **distill_loss))
+        if not isinstance(self.distill_loss, PSKDFocalLoss):
+            raise ValueError(f"{owner}(distill_loss=...): expected dict(type='PSKDFocalLoss').")
+        for name, value in focal.items():
+            if getattr(self.distill_loss, name) != value:
+                raise ValueError(
+                    f'{owner}: distill_loss.{name}={getattr(self.distill_loss, name)} differs from loss_cls.{name}'
+                    f'={value}: the PS-KD term corrects the FocalLoss of the taught samples, so both must use the '
+                    f'same {name}; remove it from distill_loss.'
+                )
 
-    def pskd_num_classes(self) -> int:
-        """Scores per sample stored in the memory: one sigmoid score per object class."""
+    @property
+    def num_logits(self) -> int:
+        """Scores per sample: one sigmoid score per object class."""
         return self.cls_out_channels
 
-    def _check_pskd_loss(self) -> None:
-        if not isinstance(self.loss_cls, PSKDFocalLoss):
-            raise ValueError(
-                f"{type(self).__name__} needs loss_cls=dict(type='PSKDFocalLoss', use_sigmoid=True, "
-                f'gamma=2.0, alpha=0.25, loss_weight=1.0), got {type(self.loss_cls).__name__}.'
-            )
-
-    def _teach_positives(
+    def distil_positives(
         self,
+        num_pos: Sequence[int],
         pos_logits: Tensor,
-        pos_img_inds: Tensor,
         pos_boxes: Tensor,
+        pos_gt_boxes: Tensor,
+        pos_gt_labels: Tensor,
         pos_gt_inds: Tensor,
-        batch_gt_instances: Sequence[InstanceData],
         batch_img_metas: Sequence[dict],
-    ) -> Tuple[Tensor, Tensor]:
-        """Teach the batch's positive samples and record their scores (same forward pass).
+        weight: Optional[Tensor],
+        avg_factor,
+    ) -> dict:
+        """``loss_pskd`` of the batch's positive samples, image by image.
 
         Args:
-            pos_logits (Tensor): (P, C) logits of the positives, grouped by image in ascending image order.
-            pos_img_inds (Tensor): (P,) their images (non-decreasing).
+            num_pos (list[int]): Positives per image.
+            pos_logits (Tensor): (P, C) their logits (with gradient).
             pos_boxes (Tensor): (P, 4) their anchors (or points as zero-size boxes), input-image coordinates.
-            pos_gt_inds (Tensor): (P,) index of the GT each is assigned to, within its image.
-            batch_gt_instances (list[InstanceData]): The batch's GTs.
+            pos_gt_boxes (Tensor): (P, 4) the GT box each is assigned to.
+            pos_gt_labels (Tensor): (P,) its label.
+            pos_gt_inds (Tensor): (P,) its index within its image.
             batch_img_metas (list[dict]): The batch's metainfo.
-
-        Returns:
-            tuple[Tensor, Tensor]: ``(teacher_probs (P, C), has_teacher (P,) bool)`` on the logits' device.
+            weight (Tensor, optional): (P,) their label weights.
+            avg_factor (float | Tensor): The normaliser of the head's ``loss_cls``.
         """
-        if self.pskd_memory is None:
-            raise RuntimeError(
-                f"{type(self).__name__} has no prediction memory: add dict(type='PSKDHook') to custom_hooks."
-            )
-        per_image = torch.bincount(pos_img_inds, minlength=len(batch_img_metas)).tolist()
+        probs = pos_logits.detach().float().sigmoid()
         batch = RoIBatch.from_positives(
-            pos_boxes.split(per_image), pos_gt_inds.split(per_image), batch_img_metas, batch_gt_instances
+            num_pos, pos_boxes, pos_gt_boxes, pos_gt_labels, pos_gt_inds, probs, batch_img_metas
         )
-        teacher_probs, has_teacher = self.pskd_memory.teach(batch)
-        self.pskd_memory.record(batch, pos_logits.detach().float().sigmoid())
-        self.loss_cls.last_stats = teacher_stats(teacher_probs, has_teacher)
-        device = pos_logits.device
-        return teacher_probs.to(device), has_teacher.to(device)
+        return self.distil(batch, pos_logits, pos_gt_labels, weight, avg_factor)

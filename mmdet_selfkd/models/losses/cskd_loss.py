@@ -2,16 +2,17 @@
 
 from typing import Optional
 
-import torch
-import torch.nn.functional as F
 from mmdet.registry import MODELS
 from torch import Tensor
 
-from .temperature_kd_loss import ProvidedTeacherKDLoss
+from ...teachers import TeacherTargets
+from .distill_loss import DistillLoss
+from .kd_terms import check_softmax_loss
+from .temperature_kd import TemperatureKD
 
 
 @MODELS.register_module()
-class CSKDLoss(ProvidedTeacherKDLoss):
+class CSKDLoss(TemperatureKD, DistillLoss):
     """Class-wise self-knowledge distillation (Yun et al., CVPR 2020) for an RoI head classifier.
 
     With ``reduction='mean'`` (mmdet's default), over the ``N`` sampled RoIs of a batch with per-row
@@ -24,7 +25,9 @@ class CSKDLoss(ProvidedTeacherKDLoss):
             \\;+\\; \\lambda\\,\\frac{1}{\\max(|P|, 1)}\\sum_{i\\in P} w_i\\,T^2\\,
             \\mathrm{KL}\\big(\\mathrm{softmax}(z_{j(i)}/T)\\,\\|\\,\\mathrm{softmax}(z_i/T)\\big)\\Big)
 
-    over all ``K = num_classes + 1`` logits. The cross-entropy is reduced as by mmdet's
+    over all ``K = num_classes + 1`` logits. The head keeps mmdet's ``CrossEntropyLoss`` as ``loss_cls`` (the
+    first sum, with the same ``loss_weight``) and adds the second, this loss's term, as ``loss_cskd`` (times
+    ``α_t``, 1 unless the hook schedules it). The cross-entropy is reduced as by mmdet's
     ``CrossEntropyLoss``: ``A`` is ``avg_factor`` (the RoI head passes the number of sampled RoIs), else
     ``N``. The KD term is the **mean over the rows that have a partner**, like the reference
     (alinlab/cs-kd ``train.py``: ``KDLoss`` is ``KLDivLoss(reduction='sum') * T**2 / input.size(0)``,
@@ -40,17 +43,14 @@ class CSKDLoss(ProvidedTeacherKDLoss):
     puts a same-class partner image in every batch), else, with the class memory on, the last prediction of
     that class from an earlier batch and another image; its prediction is detached. Negatives (background)
     and positives without a partner are not in ``P``: they get the cross-entropy only. The pairing is done
-    by :class:`~mmdet_selfkd.memory.class_pair_teacher.ClassPairTeacher`, which
-    :class:`~mmdet_selfkd.engine.hooks.CSKDHook` attaches and a ``SelfKDRoIHead`` queries. Outside
-    training, or before the hook hands a teacher over, the loss is the cross-entropy.
+    by :class:`~mmdet_selfkd.teachers.ClassPairTeacher`, which :class:`~mmdet_selfkd.engine.hooks.CSKDHook`
+    builds and a ``SelfKDRoIHead`` asks once per batch.
 
-    Other reductions:
+    Other reductions of this term:
 
-    * ``'sum'``: ``loss_weight * (sum_i w_i CE_i + λ sum_{i in P} w_i T^2 KL_i)`` (no normaliser; mmdet
-      refuses ``avg_factor`` with it).
-    * ``'none'``: per row ``loss_weight * w_i * (CE_i + λ m_i T^2 KL_i)``, ``m_i = 1`` for rows in ``P``
-      and 0 otherwise: the KD part is **not** divided by ``|P|`` (nor the CE part by ``A``), so the mean of
-      these rows is not the ``'mean'`` loss; to get it, divide the KD part by ``|P|`` and the CE part by ``A``.
+    * ``'sum'``: ``loss_weight * λ sum_{i in P} w_i T^2 KL_i`` (no normaliser).
+    * ``'none'``: per row ``loss_weight * w_i * λ m_i T^2 KL_i``, ``m_i = 1`` for rows in ``P`` and 0 otherwise:
+      **not** divided by ``|P|``, so the mean of these rows is not the ``'mean'`` term.
 
     Args:
         temperature (float): ``T`` > 0. Default 4 (the paper's).
@@ -58,9 +58,10 @@ class CSKDLoss(ProvidedTeacherKDLoss):
             above). Default 1 (the paper's and the reference's ``--lamda``).
         use_sigmoid (bool): Must be False.
         reduction (str): 'none', 'mean' or 'sum'.
-        loss_weight (float): Weight of the whole loss.
+        loss_weight (float): Weight of the term (that of the head's ``loss_cls``, as in the formula).
     """
 
+    log_name = 'loss_cskd'
     hook_name = 'CSKDHook'
 
     def __init__(
@@ -71,39 +72,38 @@ class CSKDLoss(ProvidedTeacherKDLoss):
         reduction: str = 'mean',
         loss_weight: float = 1.0,
     ) -> None:
-        super().__init__(temperature, kd_weight, use_sigmoid=use_sigmoid, reduction=reduction, loss_weight=loss_weight)
+        check_softmax_loss(type(self).__name__, use_sigmoid, reduction)
+        super().__init__(reduction, loss_weight)
+        self.setup_kd(temperature, kd_weight, None, None)
 
     def forward(
         self,
         cls_score: Tensor,
         label: Tensor,
+        teacher: TeacherTargets,
+        alpha_t: float = 1.0,
         weight: Optional[Tensor] = None,
         avg_factor: Optional[float] = None,
         reduction_override: Optional[str] = None,
-        **kwargs,
     ) -> Tensor:
-        """Cross-entropy reduced like mmdet's, plus ``λ`` times the KD term averaged over the rows with a
-        partner (see the class docstring for each reduction).
+        """``α_t · λ`` times the KD term averaged over the rows with a partner (see the class docstring for
+        each reduction; ``avg_factor`` normalises the head's cross-entropy, not this term).
 
         Args:
             cls_score (Tensor): Logits (N, num_classes + 1).
             label (Tensor): Hard labels (N,); ``num_classes`` is background.
+            teacher (TeacherTargets): The partners' softmax (N, K) and which rows have one.
+            alpha_t (float): The hook's teacher weight (1: CS-KD has no schedule).
             weight (Tensor, optional): Per-row weights (N,).
-            avg_factor (float, optional): Normaliser of the cross-entropy's mean.
+            avg_factor (float, optional): Unused: the term is a mean over the rows with a partner.
             reduction_override (str, optional): Overrides ``reduction``.
 
         Returns:
-            Tensor: The loss (a scalar, or (N,) for ``'none'``).
+            Tensor: The term (a scalar, or (N,) for ``'none'``).
         """
-        self._check_logits(cls_score)
-        loss = self.reduce(
-            F.cross_entropy(cls_score.float(), label.long(), reduction='none'), weight, avg_factor, reduction_override
-        )
-        teacher_probs, has_teacher = self.teacher(cls_score, label)  # consumes the pending teacher
-        if teacher_probs is None or self.kd_weight == 0:
-            return loss
-        kd = self._masked_kd(cls_score, label, teacher_probs, has_teacher)  # (N,), 0 on rows without one
-        taught = torch.ones_like(kd, dtype=torch.bool) if has_teacher is None else has_teacher.to(kd.device)
+        self.check_teacher(teacher)
+        kd = self.masked_kd(cls_score, label, teacher.probs, teacher.has_teacher)  # (N,), 0 on rows without one
+        taught = teacher.has_teacher
         if weight is not None:
             weight = weight.float()
             kd = kd * weight
@@ -113,4 +113,4 @@ class CSKDLoss(ProvidedTeacherKDLoss):
             kd = kd.sum() / taught.sum().clamp(min=1)
         elif reduction == 'sum':
             kd = kd.sum()
-        return loss + self.loss_weight * self.kd_weight * kd
+        return self.loss_weight * alpha_t * self.kd_weight * kd

@@ -2,15 +2,17 @@
 
 from typing import Optional
 
+import torch.nn.functional as F
 from mmdet.registry import MODELS
 from torch import Tensor
 
-from .kd_terms import uniform_teacher
-from .temperature_kd_loss import Teacher, TemperatureKDLoss
+from .kd_terms import kd_term, uniform_teacher
+from .softmax_cls_loss import SoftmaxClsLoss
+from .temperature_kd import TemperatureKD
 
 
 @MODELS.register_module()
-class LsrKDLoss(TemperatureKDLoss):
+class LsrKDLoss(TemperatureKD, SoftmaxClsLoss):
     """LsrKD (Wang et al., arXiv 2009.05226), optionally with Teacher Correction (LsrKD-TC).
 
     .. math::
@@ -30,7 +32,8 @@ class LsrKDLoss(TemperatureKDLoss):
     without TC, ``kd_weight = ε/(1-ε)`` and ``loss_weight = 1-ε`` give label smoothing with ``ε`` exactly
     (minus the constant ``ε·ln K``), so the default ``λ = 0.1`` is label smoothing of ``ε ≈ 0.09`` at
     ``T = 1``; ``T = 4`` is the usual KD temperature. ``tc_share`` has no default (TC off).
-    Reduction: see :class:`TemperatureKDLoss`.
+    Reduction follows mmdet's ``CrossEntropyLoss`` (per-row ``label_weights``, ``avg_factor``, ``reduction``,
+    ``loss_weight``). It needs no teacher and no hook: it replaces the head's ``loss_cls``.
 
     Args:
         temperature (float): ``T`` > 0. Default 4.
@@ -52,8 +55,34 @@ class LsrKDLoss(TemperatureKDLoss):
         reduction: str = 'mean',
         loss_weight: float = 1.0,
     ) -> None:
-        super().__init__(temperature, kd_weight, tc_share, num_classes, use_sigmoid, reduction, loss_weight)
+        super().__init__(use_sigmoid, reduction, loss_weight)
+        self.setup_kd(temperature, kd_weight, tc_share, num_classes)
 
-    def teacher(self, cls_score: Tensor, label: Tensor) -> Teacher:
-        """The uniform teacher, for every row."""
-        return uniform_teacher(cls_score.size(0), cls_score.size(1), cls_score.device), None
+    def forward(
+        self,
+        cls_score: Tensor,
+        label: Tensor,
+        weight: Optional[Tensor] = None,
+        avg_factor: Optional[float] = None,
+        reduction_override: Optional[str] = None,
+        **kwargs,
+    ) -> Tensor:
+        """Hard cross-entropy plus ``λ`` times the KD term from the uniform teacher, per row, then reduced.
+
+        Args:
+            cls_score (Tensor): Logits (N, num_classes + 1).
+            label (Tensor): Hard labels (N,); ``num_classes`` is background.
+            weight (Tensor, optional): Per-row weights (N,).
+            avg_factor (float, optional): Normaliser of the mean.
+            reduction_override (str, optional): Overrides ``reduction``.
+
+        Returns:
+            Tensor: The loss.
+        """
+        self.check_logits(cls_score)
+        loss = F.cross_entropy(cls_score.float(), label.long(), reduction='none')
+        if self.kd_weight > 0:
+            uniform = uniform_teacher(cls_score.size(0), cls_score.size(1), cls_score.device)
+            teacher_T = self.teacher_at_temperature(uniform, label)
+            loss = loss + self.kd_weight * kd_term(cls_score, teacher_T, self.temperature)
+        return self.reduce(loss, weight, avg_factor, reduction_override)

@@ -3,12 +3,16 @@
 from typing import Optional
 
 from mmdet.registry import MODELS
+from torch import Tensor
 
-from .temperature_kd_loss import ProvidedTeacherKDLoss
+from ...teachers import TeacherTargets
+from .distill_loss import DistillLoss
+from .kd_terms import check_softmax_loss
+from .temperature_kd import TemperatureKD
 
 
 @MODELS.register_module()
-class MrKDLoss(ProvidedTeacherKDLoss):
+class MrKDLoss(TemperatureKD, DistillLoss):
     """Memory-replay knowledge distillation (Wang et al., arXiv 2009.05226), optionally with TC.
 
     .. math::
@@ -16,7 +20,9 @@ class MrKDLoss(ProvidedTeacherKDLoss):
             \\mathrm{KL}\\Big(\\tfrac{1}{M}\\sum_{k=1}^{M} \\mathrm{TC}\\big(\\mathrm{softmax}(z^{(k)}_i/T)\\big)
             \\,\\Big\\|\\, \\mathrm{softmax}(z_i/T)\\Big)
 
-    over all ``K = num_classes + 1`` logits and every sampled RoI (negatives included), where
+    over all ``K = num_classes + 1`` logits and every sampled RoI (negatives included). The head keeps mmdet's
+    ``CrossEntropyLoss`` as ``loss_cls`` (the ``CE`` part) and adds this loss's ``λ`` term as ``loss_mrkd``
+    (times ``α_t``, 1 unless the hook schedules it), where
     ``z^{(k)}_i`` are the logits of the ``M`` stored copies of the model for the same RoI. TC
     (``tc_share = s``) acts on each copy's **softened** prediction: the true class gets exactly ``s`` and
     the other classes are rescaled to share ``1 - s`` in their softened proportions; the ``M`` corrected
@@ -24,12 +30,13 @@ class MrKDLoss(ProvidedTeacherKDLoss):
     assumptions: :mod:`.kd_terms`). The KL to the mean of the copies has the same gradient as the mean of
     the ``M`` KLs, so averaging the teachers or the losses trains the same.
     ``m = 0`` until the first copy is taken. The copies live in
-    :class:`~mmdet_selfkd.memory.copy_ring_teacher.CopyRingTeacher`, owned by
-    :class:`~mmdet_selfkd.engine.hooks.MrKDHook` (ring size and refresh interval are its settings).
+    :class:`~mmdet_selfkd.teachers.CopyRingTeacher`, built by :class:`~mmdet_selfkd.engine.hooks.MrKDHook`
+    (ring size and refresh interval are its settings).
     Defaults (``T = 4``, ``λ = 1``, no TC) are this package's, not checked against the paper, whose body
     could not be read here; a convex mix ``(1-α)·CE + α·KD`` is ``kd_weight = α/(1-α)``,
     ``loss_weight = 1-α``.
-    Reduction: see :class:`~.temperature_kd_loss.TemperatureKDLoss`.
+    Reduction: like mmdet's ``CrossEntropyLoss`` (per-row ``label_weights``, the head's ``avg_factor``), so
+    ``loss_cls + loss_mrkd`` is ``CE + λ m KD`` reduced that way.
 
     Args:
         temperature (float): ``T`` > 0. Default 4.
@@ -41,6 +48,7 @@ class MrKDLoss(ProvidedTeacherKDLoss):
         loss_weight (float): Weight of the whole loss.
     """
 
+    log_name = 'loss_mrkd'
     hook_name = 'MrKDHook'
 
     def __init__(
@@ -53,4 +61,27 @@ class MrKDLoss(ProvidedTeacherKDLoss):
         reduction: str = 'mean',
         loss_weight: float = 1.0,
     ) -> None:
-        super().__init__(temperature, kd_weight, tc_share, num_classes, use_sigmoid, reduction, loss_weight)
+        check_softmax_loss(type(self).__name__, use_sigmoid, reduction)
+        super().__init__(reduction, loss_weight)
+        self.setup_kd(temperature, kd_weight, tc_share, num_classes)
+
+    def forward(
+        self,
+        cls_score: Tensor,
+        label: Tensor,
+        teacher: TeacherTargets,
+        alpha_t: float = 1.0,
+        weight: Optional[Tensor] = None,
+        avg_factor: Optional[float] = None,
+        reduction_override: Optional[str] = None,
+    ) -> Tensor:
+        """``α_t · λ · m · T² KL`` per row, reduced (see :class:`~.distill_loss.DistillLoss`)."""
+        self.check_teacher(teacher)
+        self.check_logits(cls_score)
+        if teacher.probs.shape[-2:] != cls_score.shape:
+            raise ValueError(
+                f'MrKDLoss: teacher of shape {tuple(teacher.probs.shape)} does not match logits '
+                f'{tuple(cls_score.shape)}.'
+            )
+        kd = self.masked_kd(cls_score, label, teacher.probs, teacher.has_teacher)
+        return self.reduce(alpha_t * self.kd_weight * kd, weight, avg_factor, reduction_override)

@@ -1,40 +1,51 @@
-"""PS-KD for the sigmoid classification branch of a one-stage head (RetinaNet, FCOS)."""
+"""PS-KD's distillation term for the sigmoid classification branch of a one-stage head (RetinaNet, FCOS)."""
 
-from typing import Dict, Optional
+from typing import Optional
 
+import torch.nn.functional as F
 from mmdet.registry import MODELS
 from torch import Tensor
 
-from .pskd_loss import check_alpha_and_teacher
-from .sigmoid_cls_loss import SigmoidClsLoss
-from .soft_targets import mix_sigmoid_targets
+from ...teachers import TeacherTargets
+from .distill_loss import DistillLoss
+from .sigmoid_cls_loss import check_focal_settings
+from .soft_targets import soft_focal_loss
 
 
 @MODELS.register_module()
-class PSKDFocalLoss(SigmoidClsLoss):
-    """Progressive self-knowledge distillation for sigmoid heads: a focal loss on per-class soft targets.
+class PSKDFocalLoss(DistillLoss):
+    """Progressive self-knowledge distillation for sigmoid heads: the soft focal loss of the taught positives,
+    less the focal loss their hard targets already got from the head's ``FocalLoss``.
+
+    PS-KD trains a positive sample with a teacher on the per-class targets ``(1-α_t)·1[c=y] + α_t·p_c``, ``p``
+    the mean sigmoid scores of the samples assigned to the same GT one pass earlier, with the soft focal loss
+    ``ℓ`` (:func:`~.soft_targets.soft_focal_loss`: mmdet's ``FocalLoss`` for 0/1 targets, quality-focal
+    modulation ``|y - σ(z)|^γ`` for soft ones). Every other sample keeps mmdet's hard target, so the head's
+    stock ``FocalLoss`` (mmcv's fused op on GPU) stays its ``loss_cls`` over every sample and this term, logged
+    as ``loss_pskd``, runs over the taught positives only:
 
     .. math::
-        \\mathcal{L} = \\sum_c \\ell\\big(z_c,\\ (1-\\alpha_t)\\,\\mathbb{1}[c=y] + \\alpha_t\\, p^{t-1}_c\\big)
+        \\mathcal{L}_{pskd} = \\frac{w}{A}\\sum_{i\\,\\text{taught}}\\sum_c
+            \\Big[\\ell\\big(z_{ic},\\ (1-\\alpha_t)\\mathbb{1}[c=y_i] + \\alpha_t p_{ic}\\big)
+            - \\ell\\big(z_{ic},\\ \\mathbb{1}[c=y_i]\\big)\\Big]
 
-    for positive anchors that have a teacher, where ``p^{t-1}`` is the mean sigmoid score of the anchors
-    assigned to the same GT one pass earlier (the ``gt`` strategy of the two-stage heads), and ``ℓ`` is
-    the soft focal loss (:func:`~mmdet_selfkd.models.losses.soft_targets.soft_focal_loss`: mmdet's
-    ``FocalLoss`` for 0/1 targets, quality-focal modulation ``|y - σ(z)|^γ`` for soft ones). Background
-    anchors and positives without a teacher (first pass) keep mmdet's hard targets, so the first pass is
-    exactly RetinaNet's ``FocalLoss``. Reduction like mmdet's ``FocalLoss``.
+    with ``A`` the head's ``avg_factor`` and ``w`` ``loss_weight``: ``loss_cls + loss_pskd`` is the soft focal
+    loss over every sample. In the first pass (no teacher) the term is 0 and the run is stock RetinaNet.
 
-    The teacher rows come from the PS-KD dense heads (:class:`~mmdet_selfkd.models.dense_heads.PSKDRetinaHead`:
-    one :meth:`set_teacher` call per pyramid level; ``PSKDFCOSHead``: one per batch) and ``alpha_t`` from
-    :class:`~mmdet_selfkd.engine.hooks.PSKDHook`.
+    Set it as ``bbox_head.distill_loss`` of ``PSKDRetinaHead``/``PSKDFCOSHead`` (``gamma`` and ``alpha`` default
+    to the head's ``FocalLoss``'s); ``PSKDHook`` builds its teacher and schedules ``α_t``.
 
     Args:
         use_sigmoid (bool): Must be True.
-        gamma (float): Focal exponent. Default 2.0.
-        alpha (float): Focal balance of positives and negatives (not PS-KD's ``alpha_t``). Default 0.25.
+        gamma (float): Focal exponent; must equal the head's ``loss_cls.gamma``. Default 2.0.
+        alpha (float): Focal balance of positives and negatives (mmdet's ``FocalLoss.alpha``, not PS-KD's
+            ``α_t``); must equal the head's. Default 0.25.
         reduction (str): 'none', 'mean' or 'sum'.
-        loss_weight (float): Weight of the loss.
+        loss_weight (float): Weight of the term (that of the head's ``loss_cls``, for the exact split).
     """
+
+    log_name = 'loss_pskd'
+    hook_name = 'PSKDHook'
 
     def __init__(
         self,
@@ -44,32 +55,31 @@ class PSKDFocalLoss(SigmoidClsLoss):
         reduction: str = 'mean',
         loss_weight: float = 1.0,
     ) -> None:
-        super().__init__(use_sigmoid, gamma, alpha, reduction, loss_weight)
-        self.alpha_t: Optional[float] = None  # set every iteration by PSKDHook
-        self._teacher_rows: Optional[Tensor] = None
-        self._teacher_probs: Optional[Tensor] = None
-        self.last_stats: Dict[str, float] = {}  # written by the head, over all levels of a batch
+        check_focal_settings(type(self).__name__, use_sigmoid, gamma, alpha, reduction)
+        super().__init__(reduction, loss_weight)
+        self.gamma = gamma
+        self.alpha = alpha
 
-    def set_teacher(self, teacher_rows: Tensor, teacher_probs: Tensor) -> None:
-        """Hand over the teacher of the next forward (consumed by it).
-
-        Args:
-            teacher_rows (Tensor): Long (P,): the rows of the next ``cls_score`` that have a teacher.
-            teacher_probs (Tensor): (P, C) their teachers' per-class sigmoid scores.
-        """
-        self._teacher_rows, self._teacher_probs = teacher_rows, teacher_probs
-
-    def build_targets(self, cls_score: Tensor, label: Tensor) -> Tensor:
-        """The PS-KD targets: the taught rows of :meth:`set_teacher` mixed, the others hard (training);
-        hard targets in eval mode."""
-        teacher_rows = teacher_probs = None
-        if self.training:
-            check_alpha_and_teacher(self, self._teacher_probs, "bbox_head.type to 'PSKDRetinaHead' (or 'PSKDFCOSHead')")
-            teacher_rows, teacher_probs = self._teacher_rows, self._teacher_probs
-            self._teacher_rows = self._teacher_probs = None
-            if teacher_probs.size(1) != cls_score.size(1):
-                raise ValueError(
-                    f'PSKDFocalLoss: teacher with {teacher_probs.size(1)} classes for logits with '
-                    f'{cls_score.size(1)}: num_classes of the head and the memory differ.'
-                )
-        return mix_sigmoid_targets(label, cls_score.size(1), self.alpha_t or 0.0, teacher_probs, teacher_rows)
+    def forward(
+        self,
+        cls_score: Tensor,
+        label: Tensor,
+        teacher: TeacherTargets,
+        alpha_t: float = 1.0,
+        weight: Optional[Tensor] = None,
+        avg_factor: Optional[float] = None,
+        reduction_override: Optional[str] = None,
+    ) -> Tensor:
+        """The term over the positives ``cls_score`` (P, C) with labels (P,) in [0, C) (see :class:`DistillLoss`)."""
+        self.check_teacher(teacher)
+        teacher_probs, has_teacher = teacher
+        if teacher_probs.shape != cls_score.shape:
+            raise ValueError(
+                f'PSKDFocalLoss: teacher of shape {tuple(teacher_probs.shape)} for logits '
+                f'{tuple(cls_score.shape)}: num_classes of the head and its teacher differ.'
+            )
+        hard = F.one_hot(label.long(), cls_score.size(1)).float()
+        soft = hard + alpha_t * has_teacher[:, None].float() * (teacher_probs.detach().float() - hard)
+        soft_loss = soft_focal_loss(cls_score, soft, self.alpha, self.gamma)
+        loss = (soft_loss - soft_focal_loss(cls_score, hard, self.alpha, self.gamma)).sum(1)
+        return self.reduce(loss, weight, avg_factor, reduction_override)

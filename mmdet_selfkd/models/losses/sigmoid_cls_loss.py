@@ -8,6 +8,21 @@ from torch import Tensor, nn
 from .soft_targets import soft_focal_loss
 
 
+def check_focal_settings(owner: str, use_sigmoid: bool, gamma: float, alpha: float, reduction: str) -> None:
+    """The settings a focal loss shares with mmdet's ``FocalLoss``; ValueError naming the one that is wrong."""
+    if not use_sigmoid:
+        raise ValueError(
+            f'{owner}(use_sigmoid=False) is not supported: it is a focal loss for sigmoid '
+            'heads (RetinaNet); softmax RoI heads take the softmax losses (e.g. PSKDLoss).'
+        )
+    if not gamma >= 0:
+        raise ValueError(f'{owner}(gamma={gamma}): the focal exponent must be >= 0 (RetinaNet uses 2.0).')
+    if not 0 <= alpha <= 1:
+        raise ValueError(f'{owner}(alpha={alpha}): the focal balance must be in [0, 1] (RetinaNet uses 0.25).')
+    if reduction not in ('none', 'mean', 'sum'):
+        raise ValueError(f"{owner}(reduction={reduction!r}): expected 'none', 'mean' or 'sum'.")
+
+
 class SigmoidClsLoss(nn.Module):
     """Base of the dense-head losses: one sigmoid score per object class, :func:`soft_focal_loss` against
     per-class targets, reduced like mmdet's ``FocalLoss`` (per-row ``weight``, ``avg_factor``, ``reduction``,
@@ -31,18 +46,7 @@ class SigmoidClsLoss(nn.Module):
         loss_weight: float = 1.0,
     ) -> None:
         super().__init__()
-        owner = type(self).__name__
-        if not use_sigmoid:
-            raise ValueError(
-                f'{owner}(use_sigmoid=False) is not supported: it is a focal loss for sigmoid '
-                'heads (RetinaNet); softmax RoI heads take the softmax losses (e.g. PSKDLoss).'
-            )
-        if not gamma >= 0:
-            raise ValueError(f'{owner}(gamma={gamma}): the focal exponent must be >= 0 (RetinaNet uses 2.0).')
-        if not 0 <= alpha <= 1:
-            raise ValueError(f'{owner}(alpha={alpha}): the focal balance must be in [0, 1] (RetinaNet uses 0.25).')
-        if reduction not in ('none', 'mean', 'sum'):
-            raise ValueError(f"{owner}(reduction={reduction!r}): expected 'none', 'mean' or 'sum'.")
+        check_focal_settings(type(self).__name__, use_sigmoid, gamma, alpha, reduction)
         self.use_sigmoid = True
         self.gamma = gamma
         self.alpha = alpha

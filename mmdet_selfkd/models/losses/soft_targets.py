@@ -1,6 +1,6 @@
 """Where soft targets are built: every self-KD loss in this package mixes its teacher here.
 
-PS-KD (Kim et al., ICCV 2021) trains on ``(1 - alpha) * onehot(y) + alpha * p_teacher``; label smoothing
+PS-KD (Kim et al., ICCV 2021) trains on ``(1 - α_t) * onehot(y) + α_t * p_teacher``; label smoothing
 and Teacher Correction are the same mix with a uniform or corrected teacher. Rows without a teacher
 (first pass, no memory entry) keep the one-hot target. Softmax heads (RoI classifiers, ``num_classes + 1``
 logits) train on :func:`soft_cross_entropy`; sigmoid heads (RetinaNet) on per-class targets
@@ -16,29 +16,28 @@ from torch import Tensor
 
 def mix_soft_targets(
     labels: Tensor,
-    num_classes: int,
-    alpha: float,
+    num_logits: int,
+    teacher_share: float,
     teacher_probs: Optional[Tensor] = None,
     has_teacher: Optional[Tensor] = None,
 ) -> Tensor:
-    """Build ``(1 - alpha) * onehot(labels) + alpha * teacher_probs`` row by row.
+    """Build ``(1 - s) * onehot(labels) + s * teacher_probs`` row by row, ``s`` the teacher's share.
 
     Args:
-        labels (Tensor): Hard labels, shape (N,), values in [0, num_classes).
-        num_classes (int): Number of logits per row (for a two-stage head this is
-            ``num_classes + 1``: the background logit included).
-        alpha (float): Share of the teacher, in [0, 1].
-        teacher_probs (Tensor, optional): Teacher distribution, shape (N, num_classes); detached here.
+        labels (Tensor): Hard labels, shape (N,), values in [0, num_logits).
+        num_logits (int): Logits per row (for a two-stage head ``num_classes + 1``: background included).
+        teacher_share (float): ``s``, in [0, 1] (PS-KD's ``α_t``, label smoothing's ``ε``).
+        teacher_probs (Tensor, optional): Teacher distribution, shape (N, num_logits); detached here.
         has_teacher (Tensor, optional): Bool (N,): rows whose teacher is valid. Rows without one
             keep the one-hot target. ``None`` means every row has one.
 
     Returns:
-        Tensor: Targets of shape (N, num_classes), each row summing to 1.
+        Tensor: Targets of shape (N, num_logits), each row summing to 1.
     """
-    onehot = F.one_hot(labels.long(), num_classes).float()
-    if teacher_probs is None or alpha == 0:
+    onehot = F.one_hot(labels.long(), num_logits).float()
+    if teacher_probs is None or teacher_share == 0:
         return onehot
-    mix = torch.full((labels.numel(), 1), float(alpha), device=onehot.device)
+    mix = torch.full((labels.numel(), 1), float(teacher_share), device=onehot.device)
     if has_teacher is not None:
         mix = mix * has_teacher.reshape(-1, 1).float()
     return (1 - mix) * onehot + mix * teacher_probs.detach().float()
@@ -96,12 +95,12 @@ def soft_cross_entropy(logits: Tensor, targets: Tensor) -> Tensor:
 def mix_sigmoid_targets(
     labels: Tensor,
     num_classes: int,
-    alpha: float,
+    teacher_share: float,
     teacher_probs: Optional[Tensor] = None,
     teacher_rows: Optional[Tensor] = None,
 ) -> Tensor:
-    """Per-class targets of a sigmoid head, ``(1 - alpha) * onehot(labels) + alpha * teacher_probs`` in
-    the teacher's rows.
+    """Per-class targets of a sigmoid head, ``(1 - s) * onehot(labels) + s * teacher_probs`` in the teacher's
+    rows, ``s`` the teacher's share.
 
     A sigmoid head has one score per object class and no background logit: the one-hot target of a
     background row (label ``num_classes``) is all zeros. Rows not in ``teacher_rows`` keep it.
@@ -109,7 +108,7 @@ def mix_sigmoid_targets(
     Args:
         labels (Tensor): Hard labels, shape (N,), values in [0, num_classes] (``num_classes``: background).
         num_classes (int): Object classes (the head's ``cls_out_channels``).
-        alpha (float): Share of the teacher, in [0, 1].
+        teacher_share (float): ``s``, in [0, 1].
         teacher_probs (Tensor, optional): Per-class teacher scores of the taught rows, shape (P, num_classes);
             detached here. They need not sum to 1 (sigmoid scores).
         teacher_rows (Tensor, optional): Long (P,): the rows they teach.
@@ -118,9 +117,9 @@ def mix_sigmoid_targets(
         Tensor: Targets of shape (N, num_classes), values in [0, 1].
     """
     targets = F.one_hot(labels.long(), num_classes + 1)[:, :num_classes].float()
-    if teacher_probs is None or alpha == 0 or teacher_rows.numel() == 0:
+    if teacher_probs is None or teacher_share == 0 or teacher_rows.numel() == 0:
         return targets
-    targets[teacher_rows] = (1 - alpha) * targets[teacher_rows] + alpha * teacher_probs.detach().float()
+    targets[teacher_rows] = (1 - teacher_share) * targets[teacher_rows] + teacher_share * teacher_probs.detach().float()
     return targets
 
 

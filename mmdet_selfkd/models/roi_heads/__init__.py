@@ -1,3 +1,9 @@
-from .selfkd_roi_head import SelfKDCascadeRoIHead, SelfKDRoIHead, SelfKDRoIHeadMixin
+from .selfkd_roi_head import (
+    PSKDCascadeRoIHead,
+    PSKDRoIHead,
+    SelfKDCascadeRoIHead,
+    SelfKDRoIHead,
+    SelfKDRoIHeadMixin,
+)
 
-__all__ = ['SelfKDRoIHead', 'SelfKDCascadeRoIHead', 'SelfKDRoIHeadMixin']
+__all__ = ['PSKDCascadeRoIHead', 'PSKDRoIHead', 'SelfKDCascadeRoIHead', 'SelfKDRoIHead', 'SelfKDRoIHeadMixin']

@@ -1,14 +1,18 @@
-"""RoI heads that hand self-KD teachers to their classification loss (PS-KD, CS-KD, MrKD).
+"""RoI heads that add a self-KD distillation term to mmdet's losses (PS-KD, CS-KD, MrKD).
 
-mmdet's RoI heads pass only logits and labels to ``loss_cls``; which image and which GT a proposal
-belongs to (what a prediction memory is keyed by) is known only here. These heads are the stock
-``StandardRoIHead``/``CascadeRoIHead`` plus, per stage: build the :class:`~mmdet_selfkd.memory.RoIBatch`
-view of the sampled RoIs, ask the teacher for the batch (the PS-KD memory that ``PSKDHook`` attaches to
-the head, or the provider that the CS-KD/MrKD hook attaches to the loss), hand it to the loss and, for
-PS-KD, record the fresh predictions of the same forward pass. Each class is registered under its
-generic name and its PS-KD name (``PSKDRoIHead``, ``PSKDCascadeRoIHead``).
+mmdet's RoI heads pass only logits and labels to ``loss_cls``; which image and which GT a proposal belongs
+to (what a teacher is keyed by) is known only here. These heads are the stock ``StandardRoIHead`` and
+``CascadeRoIHead``, whose own ``bbox_loss`` runs unchanged (``loss_cls``, ``acc``, ``loss_bbox``); per stage
+they then build the :class:`~mmdet_selfkd.teachers.RoIBatch` of the sampled RoIs from mmdet's
+``SamplingResult`` and add ``distill_loss``'s term (:meth:`~mmdet_selfkd.models.selfkd_head.SelfKDHeadMixin.distil`)
+under its own key.
+
+Config::
+
+    model = dict(roi_head=dict(type='SelfKDRoIHead', distill_loss=dict(type='PSKDLoss')))
 """
 
+import warnings
 from typing import List, Optional, Tuple
 
 from mmdet.models.roi_heads import CascadeRoIHead, StandardRoIHead
@@ -18,109 +22,114 @@ from mmdet.structures import DetDataSample
 from mmdet.structures.bbox import bbox2roi
 from torch import Tensor, nn
 
-from ...memory import RoIBatch
-from ..losses import ProvidedTeacherKDLoss, PSKDLoss
+from ...teachers import RoIBatch
+from ..selfkd_head import SelfKDHeadMixin, build_distill_loss, split_old_loss_cls
+
+STOCK_LOSS_CLS = dict(type='CrossEntropyLoss', use_sigmoid=False)
 
 
-class SelfKDRoIHeadMixin:
-    """Teacher plumbing shared by the self-KD RoI heads (``pskd_memory`` is set by PSKDHook)."""
+class SelfKDRoIHeadMixin(SelfKDHeadMixin):
+    """What the self-KD RoI heads add to mmdet's: ``distill_loss`` and its term per stage.
 
-    pskd_memory = None
-    _pskd_metainfo: Optional[List[dict]] = None
-    _pskd_gt_instances: Optional[list] = None
+    Args:
+        distill_loss (dict, optional): The distillation term (``PSKDLoss``, ``CSKDLoss``, ``MrKDLoss``); None:
+            the head trains as mmdet's.
+    """
 
-    def _stage_losses(self) -> list:
-        heads = self.bbox_head if isinstance(self.bbox_head, nn.ModuleList) else [self.bbox_head]
-        return [head.loss_cls for head in heads]
+    _batch_metainfo: Optional[List[dict]] = None
 
-    def pskd_losses(self) -> List[PSKDLoss]:
-        """The PS-KD losses of every stage (empty if the config did not swap ``loss_cls``)."""
-        return [loss for loss in self._stage_losses() if isinstance(loss, PSKDLoss)]
+    def __init__(self, *args, distill_loss: Optional[dict] = None, bbox_head=None, **kwargs) -> None:
+        owner = type(self).__name__
+        heads = bbox_head if isinstance(bbox_head, (list, tuple)) else [bbox_head]
+        converted = [split_old_loss_cls(head, owner, STOCK_LOSS_CLS, 'model.roi_head.distill_loss') for head in heads]
+        old = [distill for _, distill in converted if distill is not None]
+        if old and distill_loss is None:
+            distill_loss = old[0]
+        heads = [head for head, _ in converted]
+        bbox_head = heads if isinstance(bbox_head, (list, tuple)) else heads[0]
+        super().__init__(*args, bbox_head=bbox_head, **kwargs)
+        self.distill_loss = build_distill_loss(distill_loss, owner)
 
-    def pskd_num_classes(self) -> int:
-        """Probabilities per RoI stored in the memory: ``num_classes + 1`` (background included)."""
+    @property
+    def num_logits(self) -> int:
+        """Probabilities per RoI: ``num_classes + 1`` (background included), the same in every stage."""
         heads = self.bbox_head if isinstance(self.bbox_head, nn.ModuleList) else [self.bbox_head]
         return heads[0].num_classes + 1
 
-    def provided_teacher_losses(self) -> List[ProvidedTeacherKDLoss]:
-        """The provider-taught losses (CS-KD, MrKD) of every stage."""
-        return [loss for loss in self._stage_losses() if isinstance(loss, ProvidedTeacherKDLoss)]
-
     def loss(self, x: Tuple[Tensor], rpn_results_list: list, batch_data_samples: List[DetDataSample]) -> dict:
-        """mmdet's loss, with the batch's metainfo and GTs kept for the teachers."""
-        self._pskd_metainfo = [sample.metainfo for sample in batch_data_samples]
-        self._pskd_gt_instances = [sample.gt_instances for sample in batch_data_samples]
+        """mmdet's loss; the batch's metainfo (image keys, transforms) is in reach of :meth:`stage_distil`
+        for the duration of the call (mmdet's ``bbox_loss`` gets the sampling results only)."""
+        self._batch_metainfo = [sample.metainfo for sample in batch_data_samples]
         try:
             return super().loss(x, rpn_results_list, batch_data_samples)
         finally:
-            self._pskd_metainfo = self._pskd_gt_instances = None
+            self._batch_metainfo = None
 
-    def _distil(
-        self, stage: int, bbox_head, cls_score: Tensor, rois: Tensor, sampling_results: List[SamplingResult]
-    ) -> None:
-        loss = bbox_head.loss_cls
-        if isinstance(loss, PSKDLoss):
-            if self.pskd_memory is None:
-                raise RuntimeError(
-                    f"{type(self).__name__} has no prediction memory: add dict(type='PSKDHook') to custom_hooks."
-                )
-            teacher = self.pskd_memory
-        elif isinstance(loss, ProvidedTeacherKDLoss):
-            if loss.teacher_provider is None:
-                raise RuntimeError(
-                    f"{type(loss).__name__} has no teacher provider: add dict(type='{loss.hook_name}') to custom_hooks."
-                )
-            teacher = loss.teacher_provider
-        else:
-            return
-        batch = RoIBatch.from_sampling(stage, sampling_results, self._pskd_metainfo, self._pskd_gt_instances, rois)
+    def stage_distil(
+        self,
+        stage: int,
+        cls_score: Tensor,
+        rois: Tensor,
+        labels: Tensor,
+        label_weights: Tensor,
+        sampling_results: List[SamplingResult],
+    ) -> dict:
+        """The distillation term of a stage, averaged like mmdet's ``loss_cls`` (over RoIs of weight > 0)."""
         probs = cls_score.detach().float().softmax(1)
-        if isinstance(loss, PSKDLoss):
-            loss.set_teacher(*teacher.teach(batch))  # on the host: the loss moves it to the logits' device
-            teacher.record(batch, probs)
-        else:
-            teacher_probs, has_teacher = teacher.teach(batch, probs)
-            loss.set_teacher(
-                teacher_probs.to(cls_score.device, non_blocking=True),
-                has_teacher.to(cls_score.device, non_blocking=True),
-            )
+        batch = RoIBatch.from_sampling(stage, sampling_results, self._batch_metainfo, rois, probs)
+        avg_factor = label_weights.gt(0).sum().float().clamp(min=1)  # mmdet's, without a host sync
+        return self.distil(batch, cls_score, labels, label_weights, avg_factor)
 
 
-@MODELS.register_module(name=['SelfKDRoIHead', 'PSKDRoIHead'])
+@MODELS.register_module()
 class SelfKDRoIHead(SelfKDRoIHeadMixin, StandardRoIHead):
-    """``StandardRoIHead`` whose self-KD loss gets its teacher every batch."""
+    """``StandardRoIHead`` plus a self-KD distillation term: ``distill_loss=dict(type='PSKDLoss')`` (or
+    ``CSKDLoss``, ``MrKDLoss``) and the method's hook in ``custom_hooks``. Same parameters as
+    ``StandardRoIHead``: its checkpoints are plain mmdet checkpoints."""
 
     def bbox_loss(self, x: Tuple[Tensor], sampling_results: List[SamplingResult]) -> dict:
-        rois = bbox2roi([res.priors for res in sampling_results])
-        bbox_results = self._bbox_forward(x, rois)
-        self._distil(0, self.bbox_head, bbox_results['cls_score'], rois, sampling_results)
-        bbox_loss_and_target = self.bbox_head.loss_and_target(
-            cls_score=bbox_results['cls_score'],
-            bbox_pred=bbox_results['bbox_pred'],
-            rois=rois,
-            sampling_results=sampling_results,
-            rcnn_train_cfg=self.train_cfg,
-        )
-        bbox_results.update(loss_bbox=bbox_loss_and_target['loss_bbox'])
+        bbox_results = super().bbox_loss(x, sampling_results)
+        if self.distill_loss is not None:
+            rois = bbox2roi([res.priors for res in sampling_results])
+            labels, label_weights, _, _ = self.bbox_head.get_targets(sampling_results, self.train_cfg)
+            bbox_results['loss_bbox'].update(
+                self.stage_distil(0, bbox_results['cls_score'], rois, labels, label_weights, sampling_results)
+            )
         return bbox_results
 
 
-@MODELS.register_module(name=['SelfKDCascadeRoIHead', 'PSKDCascadeRoIHead'])
+@MODELS.register_module()
 class SelfKDCascadeRoIHead(SelfKDRoIHeadMixin, CascadeRoIHead):
-    """``CascadeRoIHead`` distilling every stage's classifier (one memory entry per stage)."""
+    """``CascadeRoIHead`` distilling every stage's classifier (one teacher entry per stage); each stage's term is
+    weighted by ``stage_loss_weights`` like its ``loss_cls``."""
 
     def bbox_loss(self, stage: int, x: Tuple[Tensor], sampling_results: List[SamplingResult]) -> dict:
-        bbox_head = self.bbox_head[stage]
-        rois = bbox2roi([res.priors for res in sampling_results])
-        bbox_results = self._bbox_forward(stage, x, rois)
-        bbox_results.update(rois=rois)
-        self._distil(stage, bbox_head, bbox_results['cls_score'], rois, sampling_results)
-        bbox_loss_and_target = bbox_head.loss_and_target(
-            cls_score=bbox_results['cls_score'],
-            bbox_pred=bbox_results['bbox_pred'],
-            rois=rois,
-            sampling_results=sampling_results,
-            rcnn_train_cfg=self.train_cfg[stage],
-        )
-        bbox_results.update(bbox_loss_and_target)
+        bbox_results = super().bbox_loss(stage, x, sampling_results)
+        if self.distill_loss is not None:
+            labels, label_weights, _, _ = bbox_results['bbox_targets']
+            bbox_results['loss_bbox'].update(
+                self.stage_distil(
+                    stage, bbox_results['cls_score'], bbox_results['rois'], labels, label_weights, sampling_results
+                )
+            )
         return bbox_results
+
+
+def _deprecated(name: str, new: type) -> type:
+    """A subclass of ``new`` registered as ``name``, the earlier name of the same head, warning when built."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        warnings.warn(
+            f"model.roi_head.type='{name}' is deprecated: use '{new.__name__}' (the same head, for every self-KD "
+            'method).',
+            DeprecationWarning,
+        )
+        new.__init__(self, *args, **kwargs)
+
+    attrs = dict(__init__=__init__, __module__=__name__, __doc__=f'Deprecated name of :class:`{new.__name__}`.')
+    cls = type(name, (new,), attrs)
+    return MODELS.register_module(name=name, module=cls)
+
+
+PSKDRoIHead = _deprecated('PSKDRoIHead', SelfKDRoIHead)
+PSKDCascadeRoIHead = _deprecated('PSKDCascadeRoIHead', SelfKDCascadeRoIHead)

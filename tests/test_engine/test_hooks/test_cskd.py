@@ -11,28 +11,22 @@ import os
 import pytest
 import torch
 import torch.nn.functional as F
+from distill_helpers import with_teacher
 from mmengine.dataset import DefaultSampler, InfiniteSampler, RepeatDataset
 from mmengine.registry import init_default_scope
 
 from mmdet_selfkd.datasets import ClassPairBatchSampler
 from mmdet_selfkd.engine import CSKDHook
-from mmdet_selfkd.memory import RoIBatch
-from mmdet_selfkd.memory.class_pair_teacher import ClassPairTeacher
-from mmdet_selfkd.memory.roi_batch import ImageRoIs
 from mmdet_selfkd.models.losses import CSKDLoss
+from mmdet_selfkd.teachers import RoIBatch
+from mmdet_selfkd.teachers.class_pair_teacher import ClassPairTeacher
+from mmdet_selfkd.teachers.roi_batch import ImageRoIs
 
 from conftest import REPO, read_scalars, run_tool, tiny_run_options
 
 CSKD_CFG = str(REPO / 'configs/selfkd/faster-rcnn_r18_fpn_cskd-8e_shapes.py')
 LN2, LN3, LN6 = math.log(2), math.log(3), math.log(6)
 SHAPES_CLASSES = ('square', 'circle', 'triangle')
-
-
-def with_teacher(loss, teacher_probs, has_teacher):
-    """A CSKDLoss as a SelfKDRoIHead leaves it right before its forward."""
-    loss.teacher_provider = object()
-    loss.set_teacher(torch.tensor(teacher_probs), torch.tensor(has_teacher))
-    return loss
 
 
 # --- the loss by hand ------------------------------------------------------------------------------
@@ -106,12 +100,11 @@ def test_no_partner_in_the_batch_or_zero_weight_leaves_the_cross_entropy():
     assert torch.isfinite(logits.grad).all()
     off = with_teacher(CSKDLoss(temperature=T, kd_weight=0.0), PARTNERS, HAS_PARTNER)
     assert off(logits, labels).item() == pytest.approx(sum(CE) / 4, abs=1e-6)
-    assert off._pending == (None, None)  # consumed all the same
 
 
 # --- the class memory as an option ----------------------------------------------------------------
 def image(key, labels):
-    """One image's rows: one positive per GT (labels), one negative."""
+    """One image's rows: one positive per GT (labels), one negative; the student's probabilities uniform."""
     boxes = torch.tensor([[10.0 * i, 0.0, 10.0 * i + 8, 8.0] for i in range(len(labels))])
     return ImageRoIs(
         key=key,
@@ -120,7 +113,14 @@ def image(key, labels):
         pos_boxes=boxes,
         pos_gt_inds=torch.arange(len(labels)),
         num_neg=1,
+        pos_probs=torch.full((len(labels), 3), 1 / 3),
     )
+
+
+def pair_rates(teacher):
+    """The pair rates a CS-KD teacher logs (and restarts)."""
+    stats = teacher.pop_stats()
+    return {name: stats[name] for name in ('pair_rate', 'memory_pair_rate') if name in stats}
 
 
 def test_class_memory_can_be_turned_off():
@@ -129,13 +129,14 @@ def test_class_memory_can_be_turned_off():
     batch2 = RoIBatch(stage=0, images=[image('c', [0])])
     for use_memory in (True, False):
         teacher = ClassPairTeacher(use_memory=use_memory)
-        teacher.teach(batch1, torch.full((4, 3), 1 / 3))
-        assert teacher.pop_stats() == dict(pair_rate=1.0, memory_pair_rate=0.0)
-        _, has_teacher = teacher.teach(batch2, torch.full((2, 3), 1 / 3))
+        teacher.bind(None, 3)
+        teacher(batch1)
+        assert pair_rates(teacher) == dict(pair_rate=1.0, memory_pair_rate=0.0)
+        _, has_teacher = teacher(batch2)
         assert has_teacher.tolist() == [use_memory, False]
-        assert teacher.pop_stats() == dict(pair_rate=float(use_memory), memory_pair_rate=float(use_memory))
-    assert CSKDHook(use_memory=False).build_provider(None).use_memory is False
-    assert CSKDHook().build_provider(None).use_memory is True
+        assert pair_rates(teacher) == dict(pair_rate=float(use_memory), memory_pair_rate=float(use_memory))
+    assert CSKDHook(use_memory=False).teacher.use_memory is False
+    assert CSKDHook().teacher.use_memory is True
 
 
 # --- the batch sampler ----------------------------------------------------------------------------

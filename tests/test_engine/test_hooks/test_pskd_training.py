@@ -38,7 +38,10 @@ def test_two_pass_run_has_soft_targets_in_second_pass(shapes_root, tmp_path, str
     if strategy == 'snapshot':
         assert set(coverage[2]) == {1.0}  # the snapshot scores every sampled RoI
     ckpt = load_local_checkpoint(str(tmp_path / 'epoch_2.pth'))
-    assert ckpt['pskd']['memory']['strategy'] == strategy
+    assert (
+        ckpt['pskd']['teacher']['type']
+        == {'gt': 'GTMemory', 'iou': 'IoUMemory', 'snapshot': 'SnapshotTeacher'}[strategy]
+    )
     assert not any('pskd' in key or 'snapshot' in key for key in ckpt['state_dict'])
 
 
@@ -64,7 +67,7 @@ def test_resume_gives_exactly_the_uninterrupted_memory(shapes_root, tmp_path):
     full = _pskd_runner(shapes_root, tmp_path, **{'train_cfg.max_epochs': 2})
     full.train()
     reference = _pskd_hook(full)
-    assert reference.open_pass == 2 and reference.memory.prev_preds
+    assert reference.open_pass == 2 and reference.teacher.prev_preds
     # a new process-like run resumes from the checkpoint written at that point
     resumed = _pskd_runner(shapes_root, tmp_path / 'resumed', **{'train_cfg.max_epochs': 2})
     resumed._resume, resumed._load_from = True, str(tmp_path / 'epoch_2.pth')
@@ -72,7 +75,7 @@ def test_resume_gives_exactly_the_uninterrupted_memory(shapes_root, tmp_path):
     restored = _pskd_hook(resumed)
     assert restored.open_pass == reference.open_pass
     for buffer in ('prev_preds', 'cur_preds'):
-        expected, got = getattr(reference.memory, buffer), getattr(restored.memory, buffer)
+        expected, got = getattr(reference.teacher, buffer), getattr(restored.teacher, buffer)
         assert list(got) == list(expected)
         assert all(
             torch.equal(got[key].values, expected[key].values) and torch.equal(got[key].ids, expected[key].ids)
@@ -134,15 +137,21 @@ def test_pskd_checkpoint_is_a_plain_mmdet_model(shapes_root, tmp_path):
     'options,error',
     [
         ({'custom_hooks': '[]'}, "add dict(type='PSKDHook') to custom_hooks"),
-        ({'model.roi_head.bbox_head.loss_cls.type': 'CrossEntropyLoss'}, 'no RoI head stage uses PSKDLoss'),
-        ({'model.roi_head.type': 'StandardRoIHead'}, "set model.roi_head.type='PSKDRoIHead'"),
-        ({'model.roi_head.bbox_head.loss_cls.use_sigmoid': True}, 'use_sigmoid=True'),
+        ({'model.roi_head.distill_loss': None}, 'the head uses no PSKDLoss'),
+        ('stock RoI head', "set model.roi_head.type='SelfKDRoIHead'"),
+        ({'model.roi_head.distill_loss.use_sigmoid': True}, 'use_sigmoid=True'),
         ({'custom_hooks.0.alpha_T': 2.0}, 'alpha_T must be in'),
         ({'custom_hooks.0.memory.strategy': 'nearest'}, 'unknown strategy'),
         ({'custom_hooks.0.memory.iou_thr': 0.5}, "strategy='gt'"),
     ],
 )
 def test_misconfigured_runs_fail_at_start_naming_the_setting(shapes_root, tmp_path, options, error):
+    config = PSKD_CFG
+    if options == 'stock RoI head':  # the stock config with the hook alone
+        config, options = str(tmp_path / 'stock_with_hook.py'), {}
+        (tmp_path / 'stock_with_hook.py').write_text(
+            f"_base_ = '{BASELINE_CFG}'\ncustom_hooks = [dict(type='PSKDHook', memory=dict(strategy='gt'))]\n"
+        )
     opts = pskd_options(shapes_root)
     opts = [
         o
@@ -151,7 +160,7 @@ def test_misconfigured_runs_fail_at_start_naming_the_setting(shapes_root, tmp_pa
         and not (o.startswith('custom_hooks.') and 'custom_hooks' in options)
     ]
     opts += [f'{key}={value}' for key, value in options.items()]
-    proc = train(PSKD_CFG, tmp_path, opts, check=False)
+    proc = train(config, tmp_path, opts, check=False)
     assert proc.returncode != 0
     assert error in proc.stderr, proc.stderr[-3000:]
     assert 'Epoch(train) [1][2/' not in proc.stdout + proc.stderr  # failed before training got going

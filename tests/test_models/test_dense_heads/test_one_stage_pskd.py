@@ -5,18 +5,21 @@ PSKDRetinaHead records and teaches, and real tools/train.py runs."""
 import math
 import os
 import pickle
+from pathlib import Path
 
 import pytest
 import torch
 from mmdet.registry import MODELS
 from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
+from mmengine.logging import MessageHub
 from mmengine.registry import init_default_scope
 from mmengine.structures import InstanceData
 
 from mmdet_selfkd.compat import load_local_checkpoint
-from mmdet_selfkd.memory import GTMemory
 from mmdet_selfkd.models.losses import LabelSmoothingFocalLoss, PSKDFocalLoss, mix_sigmoid_targets, soft_focal_loss
+from mmdet_selfkd.models.selfkd_head import ALPHA_T
+from mmdet_selfkd.teachers import GTMemory, TeacherTargets
 
 from conftest import REPO, by_epoch, read_scalars, run_tool, tiny_options, tiny_run_options
 
@@ -62,8 +65,11 @@ def test_hard_targets_give_exactly_mmdets_focal_loss():
         assert ours(logits, labels, weights, **kwargs).item() == pytest.approx(
             mmdet_focal(logits, labels, weights, **kwargs).item(), rel=1e-5
         )
-    pskd = PSKDFocalLoss().eval()  # eval: no teacher needed, one-hot targets
-    assert pskd(logits, labels, weights).item() == pytest.approx(mmdet_focal(logits, labels, weights).item(), rel=1e-5)
+    # PS-KD's term on positives without a teacher is 0: the head's loss is mmdet's FocalLoss exactly
+    positives = labels < NUM_CLASSES
+    num_pos = int(positives.sum())
+    nobody = TeacherTargets(torch.zeros(num_pos, NUM_CLASSES), torch.zeros(num_pos, dtype=torch.bool))
+    assert PSKDFocalLoss()(logits[positives], labels[positives], nobody, 0.8, weights[positives]).item() == 0.0
 
 
 def test_sigmoid_targets_mix_only_the_taught_rows():
@@ -90,18 +96,17 @@ def test_label_smoothing_focal_smooths_positives_only():
 def test_pskd_focal_loss_needs_hook_and_head_and_uses_the_teacher():
     logits = torch.tensor([[0.5, -1.0, 2.0], [1.0, 0.0, -3.0]])
     labels = torch.tensor([2, 3])
-    loss = PSKDFocalLoss(reduction='none')
-    with pytest.raises(RuntimeError, match="add dict\\(type='PSKDHook'\\)"):
-        loss(logits, labels)
-    loss.alpha_t = 0.4
-    with pytest.raises(RuntimeError, match="bbox_head.type to 'PSKDRetinaHead'"):
-        loss(logits, labels)
-    loss.set_teacher(torch.tensor([0]), torch.tensor([[0.2, 0.1, 0.5]]))
-    got = loss(logits, labels)
+    loss = PSKDFocalLoss(reduction='sum')
+    # called as mmdet's heads call a loss_cls (logits, labels, label_weights): no teacher
+    with pytest.raises(RuntimeError, match="add dict\\(type='PSKDHook'\\)") as err:
+        loss(logits, labels, torch.ones(2))
+    assert "'PSKDRetinaHead'" in str(err.value)
+    # the head: FocalLoss over every row, the term over the positive (row 0) with its teacher
+    term = loss(logits[:1], labels[:1], TeacherTargets(torch.tensor([[0.2, 0.1, 0.5]]), torch.tensor([True])), 0.4)
+    mmdet_focal = MODELS.build(dict(type='mmdet.FocalLoss', use_sigmoid=True, reduction='sum'))
     # row 0: 0.6 * [0, 0, 1] + 0.4 * [0.2, 0.1, 0.5] = [0.08, 0.04, 0.8]; row 1 stays background
-    assert torch.allclose(got, soft_focal_loss(logits, torch.tensor([[0.08, 0.04, 0.8], [0.0, 0.0, 0.0]])))
-    with pytest.raises(RuntimeError, match='got no teacher'):  # consumed by the forward
-        loss(logits, labels)
+    expected = soft_focal_loss(logits, torch.tensor([[0.08, 0.04, 0.8], [0.0, 0.0, 0.0]])).sum()
+    assert (mmdet_focal(logits, labels) + term).item() == pytest.approx(expected.item(), rel=1e-5)
 
 
 @pytest.mark.parametrize(
@@ -167,29 +172,47 @@ def test_assigned_gt_per_anchor_matches_mmdets_assigner(retina):
     model, _, (cls_scores, _, gt_instances, metas) = retina
     head = model.bbox_head
     anchor_list, valid_flags = head.get_anchors([s.shape[-2:] for s in cls_scores], metas, device='cpu')
-    *_, assigned_levels = head.get_targets(anchor_list, valid_flags, gt_instances, metas)
+    # what PSKDRetinaHead reads: mmdet's labels and SamplingResults (positives in sorted pos_inds order)
+    labels_levels, *_, sampling_results = head.get_targets(
+        anchor_list, valid_flags, gt_instances, metas, return_sampling_results=True
+    )
     for image in range(len(metas)):
         _, expected = anchors_and_assignment(head, cls_scores, gt_instances, metas, image)
-        assigned = torch.cat([level[image] for level in assigned_levels])
+        labels, result = torch.cat([level[image] for level in labels_levels]), sampling_results[image]
+        assigned = torch.full_like(labels, -1)
+        assigned[labels < NUM_CLASSES] = result.pos_assigned_gt_inds[result.pos_inds.argsort()]
         assert torch.equal(assigned, expected.clamp(min=-1))
         assert (assigned >= 0).sum() > 0
 
 
+def bound(memory, num_logits=NUM_CLASSES):
+    """A memory bound to ``num_logits`` scores per row, as PSKDHook binds it."""
+    memory.bind(None, num_logits)
+    return memory
+
+
 def run_head_loss(head, inputs, memory, alpha_t):
     cls_scores, bbox_preds, gt_instances, metas = inputs
-    head.pskd_memory = memory
-    head.loss_cls.alpha_t = alpha_t
+    head.teacher = memory
+    MessageHub.get_current_instance().update_info(ALPHA_T, alpha_t)
     return head.loss_by_feat(cls_scores, bbox_preds, gt_instances, metas)
+
+
+def total_cls(losses):
+    """The classification loss of a PS-KD dense head: mmdet's loss_cls (per level) plus loss_pskd."""
+    loss_cls = losses['loss_cls']
+    return (sum(loss_cls) if isinstance(loss_cls, list) else loss_cls) + losses['loss_pskd']
 
 
 def test_memory_holds_the_mean_sigmoid_of_each_gts_anchors_and_teaches_it(retina):
     model, _, inputs = retina
     head = model.bbox_head
     cls_scores, _, gt_instances, metas = inputs
-    memory = GTMemory(NUM_CLASSES, topk=NUM_CLASSES)
+    memory = bound(GTMemory(topk=NUM_CLASSES))
     with torch.no_grad():
         first = run_head_loss(head, inputs, memory, alpha_t=0.0)
-    assert head.loss_cls.last_stats == dict(coverage=0.0, teacher_conf=0.0)
+    assert memory.pop_stats() == dict(coverage=0.0, teacher_conf=0.0)
+    assert first['loss_pskd'].item() == 0.0  # pass 0 is stock RetinaNet
     memory.end_pass()
     expected_means = []
     for image, meta in enumerate(metas):
@@ -215,7 +238,7 @@ def test_memory_holds_the_mean_sigmoid_of_each_gts_anchors_and_teaches_it(retina
     # next pass, same images and transforms: every positive anchor is taught its GT's mean
     with torch.no_grad():
         second = run_head_loss(head, inputs, memory, alpha_t=0.5)
-    assert head.loss_cls.last_stats['coverage'] == 1.0
+    assert memory.pop_stats()['coverage'] == 1.0
     total, avg_factor = 0.0, sum(int((a >= 0).sum()) for a, _ in expected_means)
     for image, (assigned, means) in enumerate(expected_means):
         targets = torch.zeros(assigned.numel(), NUM_CLASSES)
@@ -223,19 +246,19 @@ def test_memory_holds_the_mean_sigmoid_of_each_gts_anchors_and_teaches_it(retina
             onehot = torch.nn.functional.one_hot(gt_instances[image].labels[gt], NUM_CLASSES).float()
             targets[assigned == gt] = 0.5 * onehot + 0.5 * memory_row(memory, metas[image], gt_instances[image], gt)
         total += soft_focal_loss(flat_scores(cls_scores, image), targets).sum()
-    assert sum(second['loss_cls']).item() == pytest.approx(total.item() / avg_factor, rel=1e-4)
-    assert sum(second['loss_cls']).item() != pytest.approx(sum(first['loss_cls']).item(), rel=1e-3)
+    assert total_cls(second).item() == pytest.approx(total.item() / avg_factor, rel=1e-4)
+    assert total_cls(second).item() != pytest.approx(total_cls(first).item(), rel=1e-3)
 
 
 def _original(box, meta):
-    from mmdet_selfkd.memory import to_original_coords
+    from mmdet_selfkd.teachers import to_original_coords
 
     return to_original_coords(box[None], meta)[0]
 
 
 def memory_row(memory, meta, gts, gt):
     """The teacher the memory holds for a GT (decoded as the head gets it)."""
-    from mmdet_selfkd.memory.roi_batch import ImageRoIs
+    from mmdet_selfkd.teachers.roi_batch import ImageRoIs
 
     img = ImageRoIs(
         key=meta['img_path'],
@@ -262,7 +285,7 @@ def test_retinanet_two_pass_run_and_plain_checkpoint(shapes_root, tmp_path):
     assert set(coverage[1]) == {0.0} and min(coverage[2]) > 0
     assert min(by_epoch(scalars, 'pskd_teacher_conf')[2]) > 0
     ckpt = load_local_checkpoint(str(tmp_path / 'epoch_2.pth'))
-    assert ckpt['pskd']['memory']['topk'] == NUM_CLASSES and ckpt['pskd']['memory']['prev_preds']['keys']
+    assert ckpt['pskd']['teacher']['topk'] == NUM_CLASSES and ckpt['pskd']['teacher']['prev_preds']['keys']
     # a plain RetinaNet checkpoint: the stock config, no plugin, mmdet's own tools/test.py predicts exactly
     # what the PS-KD config does (score_thr 0: the untrained scores are ~0.01, the RetinaNet prior)
     test_options = tiny_run_options(shapes_root, **{'model.test_cfg.score_thr': 0.0})
@@ -313,13 +336,17 @@ def test_retinanet_label_smoothing_run(shapes_root, tmp_path):
     [
         ({'custom_hooks.0.memory.strategy': 'iou'}, "supports strategy='gt' only"),
         ({'custom_hooks.0.memory.topk': 2}, 'remove topk'),
-        ({'model.bbox_head.loss_cls.type': 'FocalLoss'}, "needs loss_cls=dict(type='PSKDFocalLoss'"),
-        ({'model.bbox_head.type': 'RetinaHead'}, "model.bbox_head.type='PSKDRetinaHead'"),
+        ({'model.bbox_head.distill_loss': None}, "and distill_loss=dict(type='PSKDFocalLoss')"),
+        ('stock RetinaHead', "model.bbox_head.type='PSKDRetinaHead'"),
     ],
 )
 def test_misconfigured_retinanet_runs_fail_at_start(shapes_root, tmp_path, options, error):
+    config = RETINA_PSKD_CFG
+    if options == 'stock RetinaHead':  # the stock config with the hook alone
+        config, options = str(tmp_path / 'stock_with_hook.py'), {}
+        Path(config).write_text(f"_base_ = '{RETINA_CFG}'\ncustom_hooks = [dict(type='PSKDHook')]\n")
     proc = run_tool(
-        ['tools/train.py', RETINA_PSKD_CFG, '--work-dir', str(tmp_path), *tiny_run_options(shapes_root, **options)],
+        ['tools/train.py', config, '--work-dir', str(tmp_path), *tiny_run_options(shapes_root, **options)],
         check=False,
     )
     assert proc.returncode != 0 and error in proc.stderr, proc.stderr[-3000:]
@@ -355,7 +382,7 @@ def fcos_batch():
     return feats, gts, metas
 
 
-def build_fcos(head_type, loss_type):
+def build_fcos(head_type, loss_type, **extra):
     init_default_scope('mmdet')
     torch.manual_seed(0)
     head = MODELS.build(
@@ -363,6 +390,7 @@ def build_fcos(head_type, loss_type):
             type=head_type,
             loss_cls=dict(type=loss_type, use_sigmoid=True, gamma=2.0, alpha=0.25, loss_weight=1.0),
             **FCOS_HEAD,
+            **extra,
         )
     )
     return head.train()
@@ -370,15 +398,18 @@ def build_fcos(head_type, loss_type):
 
 def test_fcos_head_records_each_gts_mean_and_teaches_it():
     feats, gts, metas = fcos_batch()
-    stock, head = build_fcos('FCOSHead', 'FocalLoss'), build_fcos('PSKDFCOSHead', 'PSKDFocalLoss')
+    stock = build_fcos('FCOSHead', 'FocalLoss')
+    head = build_fcos('PSKDFCOSHead', 'FocalLoss', distill_loss=dict(type='PSKDFocalLoss'))
     head.load_state_dict(stock.state_dict())
-    memory = GTMemory(NUM_CLASSES, topk=NUM_CLASSES)
-    head.pskd_memory, head.loss_cls.alpha_t = memory, 0.0
+    memory = bound(GTMemory(topk=NUM_CLASSES))
+    head.teacher = memory
+    MessageHub.get_current_instance().update_info(ALPHA_T, 0.0)
     with torch.no_grad():
         outputs = head(feats)
         first = head.loss_by_feat(*outputs, gts, metas)
-        # pass 0 is exactly FCOS: the same losses as the stock head with FocalLoss
+        # pass 0 is exactly FCOS: the same losses as the stock head with FocalLoss, and no PS-KD term
         expected = stock.loss_by_feat(*stock(feats), gts, metas)
+    assert first['loss_pskd'].item() == 0.0
     for key in ('loss_cls', 'loss_bbox', 'loss_centerness'):
         assert first[key].item() == pytest.approx(expected[key].item(), rel=1e-5)
     memory.end_pass()
@@ -408,12 +439,13 @@ def test_fcos_head_records_each_gts_mean_and_teaches_it():
     positives = labels < NUM_CLASSES
     targets[positives] = taught[positives]
 
-    head.loss_cls.alpha_t = 0.5
+    MessageHub.get_current_instance().update_info(ALPHA_T, 0.5)
+    memory.pop_stats()
     with torch.no_grad():
         second = head.loss_by_feat(*outputs, gts, metas)
-    assert head.loss_cls.last_stats['coverage'] == 1.0
+    assert memory.pop_stats()['coverage'] == 1.0
     hand = soft_focal_loss(logits, targets).sum() / positives.sum()
-    assert second['loss_cls'].item() == pytest.approx(hand.item(), rel=1e-5)
+    assert total_cls(second).item() == pytest.approx(hand.item(), rel=1e-5)
     assert second['loss_bbox'].item() == pytest.approx(first['loss_bbox'].item())
 
 

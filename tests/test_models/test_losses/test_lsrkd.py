@@ -9,6 +9,7 @@ import math
 
 import pytest
 import torch
+from distill_helpers import with_teacher
 
 from mmdet_selfkd.models.losses import LabelSmoothingLoss, LsrKDLoss, MrKDLoss
 from mmdet_selfkd.models.losses.kd_terms import uniform_teacher
@@ -22,13 +23,6 @@ def kl(p, q):
 def softmax(z):
     exps = [math.exp(v) for v in z]
     return [e / sum(exps) for e in exps]
-
-
-def with_teacher(loss, teacher_probs, has_teacher):
-    """A provider-taught loss as a SelfKDRoIHead leaves it right before its forward."""
-    loss.teacher_provider = object()
-    loss.set_teacher(torch.tensor(teacher_probs), torch.tensor(has_teacher))
-    return loss
 
 
 def test_tc_share_holds_at_temperature_for_the_uniform_teacher():
@@ -107,11 +101,12 @@ def test_mrkd_tc_per_copy_after_softening_then_mean_k4():
     # student z = [0, 0, ln 4, 0], label 2: CE = -ln(4/7); softmax(z/2) = [1, 1, 2, 1]/5
     expected = -math.log(4 / 7) + 1.0 * 4 * kl(teacher, [0.2, 0.2, 0.4, 0.2])
     copies = [[[16 / 19, 1 / 19, 1 / 19, 1 / 19]], [[1 / 12, 1 / 12, 1 / 12, 9 / 12]]]
-    loss = with_teacher(MrKDLoss(temperature=2.0, kd_weight=1.0, tc_share=0.5, num_classes=3), copies, [True])
+    mrkd = MrKDLoss(temperature=2.0, kd_weight=1.0, tc_share=0.5, num_classes=3)
+    loss = with_teacher(mrkd, copies, [True])
     z = torch.tensor([[0.0, 0.0, math.log(4), 0.0]])
     assert loss(z, torch.tensor([2])).item() == pytest.approx(expected, rel=1e-6, abs=1e-6)
     # the teacher itself: true class exactly tc_share, the rest as worked above
-    teacher_T = loss.teacher_at_temperature(torch.tensor(copies), torch.tensor([2]))
+    teacher_T = mrkd.teacher_at_temperature(torch.tensor(copies), torch.tensor([2]))
     assert teacher_T.tolist()[0] == pytest.approx(teacher, abs=1e-7)
 
 

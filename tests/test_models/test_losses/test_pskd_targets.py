@@ -4,12 +4,13 @@ import math
 
 import pytest
 import torch
+from distill_helpers import with_teacher
 from mmengine.config import Config
 from mmengine.runner import Runner
 
 from mmdet_selfkd.engine import AlphaSchedule
-from mmdet_selfkd.memory import decode_topk, encode_topk
 from mmdet_selfkd.models.losses import PSKDLoss, mix_soft_targets
+from mmdet_selfkd.teachers import TeacherTargets, decode_topk, encode_topk
 
 from conftest import BASELINE_CFG, tiny_options
 
@@ -27,10 +28,8 @@ def test_mixed_targets_by_hand():
 
 
 def _loss(alpha=0.4, **kwargs):
-    loss = PSKDLoss(**kwargs)
-    loss.alpha_t = alpha
-    loss.set_teacher(torch.tensor([[0.2, 0.5, 0.3], [0.2, 0.5, 0.3]]), torch.tensor([True, True]))
-    return loss
+    """PS-KD's soft cross-entropy as the head computes it: mmdet's CrossEntropyLoss plus loss_pskd."""
+    return with_teacher(PSKDLoss(**kwargs), [[0.2, 0.5, 0.3], [0.2, 0.5, 0.3]], [True, True], alpha)
 
 
 def test_soft_cross_entropy_by_hand():
@@ -71,8 +70,8 @@ def test_teacher_shaping_options_by_hand():
     ]:
         assert _loss(reduction='none', **kwargs)(logits, labels).tolist() == pytest.approx(rows, abs=1e-5), kwargs
     # rows without a teacher keep one-hot targets (their all-zero placeholders stay finite)
-    loss = _loss(reduction='none', teacher_temperature=0.5, foreground_teacher=True)
-    loss.set_teacher(torch.zeros(2, 3), torch.tensor([False, False]))
+    loss = PSKDLoss(reduction='none', teacher_temperature=0.5, foreground_teacher=True)
+    loss = with_teacher(loss, torch.zeros(2, 3), [False, False], 0.4)
     onehot = torch.nn.functional.cross_entropy(logits, labels, reduction='none')
     assert torch.allclose(loss(logits, labels), onehot)
     with pytest.raises(ValueError, match='teacher_temperature'):
@@ -81,21 +80,22 @@ def test_teacher_shaping_options_by_hand():
 
 def test_alpha_zero_is_plain_cross_entropy():
     logits, labels = torch.randn(5, 4), torch.tensor([0, 1, 2, 3, 3])
-    loss = _loss(alpha=0.0)
-    loss.set_teacher(torch.rand(5, 4).softmax(1), torch.ones(5, dtype=torch.bool))
+    loss = with_teacher(PSKDLoss(), torch.rand(5, 4).softmax(1), torch.ones(5, dtype=torch.bool), 0.0)
     assert torch.allclose(loss(logits, labels), torch.nn.functional.cross_entropy(logits, labels))
+    teacher = TeacherTargets(torch.rand(5, 4).softmax(1), torch.ones(5, dtype=torch.bool))
+    assert PSKDLoss()(logits, labels, teacher, 0.0).item() == 0.0  # loss_pskd itself
 
 
 def test_loss_needs_hook_and_teacher():
     loss = PSKDLoss()
-    with pytest.raises(RuntimeError, match='PSKDHook'):
-        loss(torch.randn(2, 3), torch.tensor([0, 1]))
-    loss.alpha_t = 0.5
-    with pytest.raises(RuntimeError, match='PSKDRoIHead'):
-        loss(torch.randn(2, 3), torch.tensor([0, 1]))
-    loss.set_teacher(torch.rand(2, 5), torch.ones(2, dtype=torch.bool))
+    # called as mmdet's heads call a loss_cls (logits, labels, label_weights): no teacher
+    with pytest.raises(RuntimeError, match="dict\\(type='PSKDHook'\\)") as err:
+        loss(torch.randn(2, 3), torch.tensor([0, 1]), torch.ones(2))
+    assert "model.roi_head.type='SelfKDRoIHead'" in str(err.value) and "distill_loss=dict(type='PSKDLoss')" in str(
+        err.value
+    )
     with pytest.raises(ValueError, match='num_classes'):
-        loss(torch.randn(2, 3), torch.tensor([0, 1]))
+        loss(torch.randn(2, 3), torch.tensor([0, 1]), TeacherTargets(torch.rand(2, 5), torch.ones(2, dtype=torch.bool)))
 
 
 def test_sigmoid_heads_are_refused():
@@ -129,7 +129,7 @@ def test_class_ids_are_exact_beyond_fp16():
 
 
 def test_checkpoint_entries_of_the_one_tensor_format_load_exactly():
-    from mmdet_selfkd.memory import GTMemory
+    from mmdet_selfkd.teachers import GTMemory
 
     # mmdet_selfkd 0.1 stored [box, label, p_1..p_k, c_1..c_k] as one fp16 tensor per entry
     old = torch.tensor([[1.0, 2.0, 3.0, 4.0, 2.0, 0.7, 0.2, 2.0, 0.0]]).half()
@@ -140,7 +140,8 @@ def test_checkpoint_entries_of_the_one_tensor_format_load_exactly():
         prev_preds=dict(stages=[0], kinds=['gt'], keys=['a.jpg'], rows=[old]),
         cur_preds=dict(stages=[], kinds=[], keys=[], rows=[]),
     )
-    memory = GTMemory(4, topk=2)
+    memory = GTMemory(topk=2)
+    memory.bind(None, 4)
     memory.load_state_dict(state)
     entry = memory.prev_preds[(0, 'gt', 'a.jpg')]
     assert entry.boxes.tolist() == [[1.0, 2.0, 3.0, 4.0]] and entry.ids.tolist() == [[2, 2, 0]]

@@ -8,6 +8,7 @@ from types import SimpleNamespace
 
 import pytest
 import torch
+from distill_helpers import with_teacher
 from mmdet.models.task_modules.assigners import MaxIoUAssigner
 from mmdet.models.task_modules.samplers import RandomSampler
 from mmdet.structures.bbox import bbox2roi
@@ -19,11 +20,11 @@ from mmengine.structures import InstanceData
 
 from mmdet_selfkd.compat import load_local_checkpoint
 from mmdet_selfkd.engine import CSKDHook, MrKDHook
-from mmdet_selfkd.memory import RoIBatch
-from mmdet_selfkd.memory.class_pair_teacher import ClassPairTeacher
-from mmdet_selfkd.memory.copy_ring_teacher import CopyRingTeacher
 from mmdet_selfkd.models.losses import CSKDLoss, LabelSmoothingLoss, LsrKDLoss, MrKDLoss
 from mmdet_selfkd.models.losses.kd_terms import correct_teacher
+from mmdet_selfkd.teachers import RoIBatch
+from mmdet_selfkd.teachers.class_pair_teacher import ClassPairTeacher
+from mmdet_selfkd.teachers.copy_ring_teacher import CopyRingTeacher
 
 from conftest import BASELINE_CFG, REPO, read_scalars, run_tool, tiny_options, tiny_run_options
 
@@ -40,13 +41,6 @@ Z_ZERO = [0.0, 0.0, 0.0]
 def kl(p, q):
     """KL(p || q) of two lists, by the definition."""
     return sum(pi * math.log(pi / qi) for pi, qi in zip(p, q) if pi > 0)
-
-
-def with_teacher(loss, teacher_probs, has_teacher):
-    """A provider-taught loss as a SelfKDRoIHead leaves it right before its forward."""
-    loss.teacher_provider = object()
-    loss.set_teacher(torch.tensor(teacher_probs), torch.tensor(has_teacher))
-    return loss
 
 
 # --- formulas by hand ------------------------------------------------------------------------------
@@ -155,11 +149,12 @@ def test_mrkd_mean_of_copies_by_hand():
     assert loss(torch.tensor([Z_LN4]), torch.tensor([0])).item() == pytest.approx(math.log(1.5), abs=1e-6)
 
 
-def test_kd_losses_are_cross_entropy_outside_training():
+def test_kd_losses_are_cross_entropy_without_a_teacher():
     logits, labels = torch.randn(4, 5), torch.tensor([0, 1, 4, 4])
     plain = torch.nn.functional.cross_entropy(logits, labels)
+    nobody = torch.zeros(4, 5), [False] * 4
     for loss in (CSKDLoss(), MrKDLoss()):
-        assert torch.allclose(loss.eval()(logits, labels), plain)
+        assert torch.allclose(with_teacher(loss, *nobody)(logits, labels), plain)
 
 
 # --- settings ------------------------------------------------------------------------------------
@@ -216,20 +211,19 @@ def test_bad_loss_settings_fail_at_build(cfg, setting):
 def test_bad_mrkd_hook_settings_fail_at_build(cfg, setting):
     from mmdet.registry import HOOKS
 
-    with pytest.raises(ValueError, match=f'MrKDHook\\({setting}='):
+    with pytest.raises(ValueError, match=f'MrKDHook\\(.*{setting}='):
         HOOKS.build(dict(type='MrKDHook', **cfg))
 
 
-def test_loss_without_its_hook_fails_at_first_forward():
-    logits, labels = torch.randn(2, 3), torch.tensor([0, 2])
+def test_loss_called_as_a_loss_cls_names_its_head_and_hook():
+    logits, labels, weights = torch.randn(2, 3), torch.tensor([0, 2]), torch.ones(2)
+    # what a stock RoI head does with a loss_cls: (logits, labels, label_weights), no teacher
     with pytest.raises(RuntimeError, match="dict\\(type='CSKDHook'\\)"):
-        CSKDLoss()(logits, labels)
+        CSKDLoss()(logits, labels, weights)
     with pytest.raises(RuntimeError, match="dict\\(type='MrKDHook'\\)"):
-        MrKDLoss()(logits, labels)
-    loss = MrKDLoss()
-    loss.teacher_provider = object()  # the hook ran, but a stock RoI head never hands over a teacher
+        MrKDLoss()(logits, labels, weights)
     with pytest.raises(RuntimeError, match="roi_head.type='SelfKDRoIHead'"):
-        loss(logits, labels)
+        MrKDLoss()(logits, labels, weights)
 
 
 # --- real models ---------------------------------------------------------------------------------
@@ -241,7 +235,7 @@ class StubRunner(SimpleNamespace):
             model=model,
             iter=0,
             logger=MMLogger.get_instance('test_selfkd'),
-            message_hub=MessageHub.get_instance('test_selfkd'),
+            message_hub=MessageHub.get_current_instance(),  # where the heads read alpha_t
         )
 
 
@@ -258,16 +252,16 @@ def build(cfg_path, shapes_root, **model_changes):
     return model.train(), DATASETS.build(cfg.train_dataloader.dataset)
 
 
-def record_teach(provider):
-    """Wrap a provider's ``teach`` to keep ``(batch, probs, teacher_probs, has_teacher)`` of every call."""
-    calls, teach = [], provider.teach
+def record_teach(teacher):
+    """Wrap a teacher's ``teach`` to keep ``(batch, probs, teacher_probs, has_teacher)`` of every call."""
+    calls, teach = [], teacher.teach
 
-    def recording_teach(batch, probs):
-        teacher = teach(batch, probs)
-        calls.append((batch, probs, *teacher))
-        return teacher
+    def recording_teach(batch):
+        targets = teach(batch)
+        calls.append((batch, batch.probs, *targets))
+        return targets
 
-    provider.teach = recording_teach
+    teacher.teach = recording_teach
     return calls
 
 
@@ -292,25 +286,25 @@ def mrkd_model(shapes_root):
     [
         (CSKDHook, None),
         (MrKDHook, None),
-        (CSKDHook, dict(_delete_=True, type='CrossEntropyLoss')),
+        (CSKDHook, 'none'),  # a SelfKDRoIHead without distill_loss
         (MrKDHook, dict(type='CSKDLoss')),
     ],
 )
 def test_hook_without_its_loss_fails_before_training(shapes_root, hook_type, loss_cfg):
-    loss_name = hook_type.loss_type.__name__
+    loss_name = hook_type.distill_types[0].__name__
     if loss_cfg is None:  # the baseline: stock RoI head and loss
         model, _ = build(BASELINE_CFG, shapes_root)
         match = "roi_head.type='SelfKDRoIHead'"
     else:
-        model, _ = build(CSKD_CFG, shapes_root, roi_head=dict(bbox_head=dict(loss_cls=loss_cfg)))
-        match = f'no RoI head stage uses {loss_name}'
+        model, _ = build(CSKD_CFG, shapes_root, roi_head=dict(distill_loss=None if loss_cfg == 'none' else loss_cfg))
+        match = f'the head uses no {loss_name}'
     with pytest.raises(ValueError, match=match):
         hook_type().before_train(StubRunner(model))
 
 
 def test_selfkd_head_without_hook_names_the_hook(cskd_model):
     model, dataset = cskd_model
-    model.roi_head.bbox_head.loss_cls.teacher_provider = None
+    model.roi_head.teacher = None
     with pytest.raises(RuntimeError, match="dict\\(type='CSKDHook'\\)"):
         forward_loss(model, dataset)
 
@@ -330,9 +324,23 @@ def sampled_image(key, gt_boxes, gt_labels):
     return result, meta, gts
 
 
-def roi_batch(*images):
-    results, metas, gts = zip(*images)
-    return RoIBatch.from_sampling(0, results, metas, gts, bbox2roi([r.priors for r in results]))
+def roi_batch(*images, seed=0):
+    """The RoIBatch a SelfKDRoIHead shows its teacher, the student's probabilities drawn with ``seed``."""
+    results, metas, _ = zip(*images)
+    rois = bbox2roi([r.priors for r in results])
+    return RoIBatch.from_sampling(0, results, metas, rois, unique_probs(rois.size(0), seed))
+
+
+def cskd_teacher():
+    teacher = ClassPairTeacher()
+    teacher.bind(None, 3)
+    return teacher
+
+
+def pair_rates(teacher):
+    """The pair rates a CS-KD teacher logs (and restarts)."""
+    stats = teacher.pop_stats()
+    return {name: stats[name] for name in ('pair_rate', 'memory_pair_rate') if name in stats}
 
 
 def unique_probs(num_rows, seed):
@@ -350,35 +358,36 @@ def test_cskd_pairs_in_batch_same_class_other_image_never_own_image():
     image_b = sampled_image('b.png', [[10, 10, 40, 40]], [0])
     image_a = sampled_image('a.png', [[10, 10, 40, 40], [50, 10, 75, 40]], [0, 1])
     image_c = sampled_image('c.png', [[20, 20, 60, 60]], [1])
-    batch = roi_batch(image_b, image_a, image_c)
-    rows, labels, keys = ClassPairTeacher.positives(batch)
+    batch = roi_batch(image_b, image_a, image_c, seed=1)
+    rows, labels, keys, _ = ClassPairTeacher.positives(batch)
     assert sorted(set(zip(labels.tolist(), keys))) == [(0, 'a.png'), (0, 'b.png'), (1, 'a.png'), (1, 'c.png')]
-    probs = unique_probs(batch.rois.size(0), seed=1)
-    teacher = ClassPairTeacher()
-    teacher_probs, has_teacher = teacher.teach(batch, probs)
+    probs = batch.probs
+    teacher = cskd_teacher()
+    teacher_probs, has_teacher = teacher(batch)
     row_key = {row: key for row, key in zip(rows.tolist(), keys)}
     row_label = dict(zip(rows.tolist(), labels.tolist()))
     assert set(torch.nonzero(has_teacher).flatten().tolist()) == set(row_key)  # every positive, no negative
     for row in row_key:
         partner = source_row(teacher_probs[row], probs)
         assert row_label[partner] == row_label[row] and row_key[partner] != row_key[row]
-    assert teacher.pop_stats() == dict(pair_rate=1.0, memory_pair_rate=0.0)
-    assert teacher.pop_stats() == {}  # counts restart
+    assert pair_rates(teacher) == dict(pair_rate=1.0, memory_pair_rate=0.0)
+    assert pair_rates(teacher) == {}  # counts restart
 
 
 def test_cskd_no_pair_then_class_memory_from_another_image():
     torch.manual_seed(0)
-    teacher = ClassPairTeacher()
+    teacher = cskd_teacher()
     # batch 1: b.png then a.png, class 0 in both; class 1 only in a.png: no partner and empty memory
     batch1 = roi_batch(
         sampled_image('b.png', [[10, 10, 40, 40]], [0]),
         sampled_image('a.png', [[10, 10, 40, 40], [50, 10, 75, 40]], [0, 1]),
+        seed=2,
     )
-    probs1 = unique_probs(batch1.rois.size(0), seed=2)
-    _, has1 = teacher.teach(batch1, probs1)
-    rows1, labels1, keys1 = ClassPairTeacher.positives(batch1)
+    probs1 = batch1.probs
+    _, has1 = teacher(batch1)
+    rows1, labels1, keys1, _ = ClassPairTeacher.positives(batch1)
     assert has1[rows1].tolist() == (labels1 == 0).tolist()
-    stats = teacher.pop_stats()
+    stats = pair_rates(teacher)
     assert stats['pair_rate'] == pytest.approx((labels1 == 0).float().mean().item())
     assert stats['memory_pair_rate'] == 0.0
 
@@ -386,25 +395,25 @@ def test_cskd_no_pair_then_class_memory_from_another_image():
         return max(r for r, lab, k in zip(rows1.tolist(), labels1.tolist(), keys1) if lab == label and k == key)
 
     # batch 2: a.png again with classes 0 and 1, alone in its batch
-    batch2 = roi_batch(sampled_image('a.png', [[10, 10, 40, 40], [50, 10, 75, 40]], [0, 1]))
-    probs2 = unique_probs(batch2.rois.size(0), seed=3)
-    teacher_probs2, has2 = teacher.teach(batch2, probs2)
-    rows2, labels2, _ = ClassPairTeacher.positives(batch2)
+    batch2 = roi_batch(sampled_image('a.png', [[10, 10, 40, 40], [50, 10, 75, 40]], [0, 1]), seed=3)
+    probs2 = batch2.probs
+    teacher_probs2, has2 = teacher(batch2)
+    rows2, labels2, _, _ = ClassPairTeacher.positives(batch2)
     for row, label in zip(rows2.tolist(), labels2.tolist()):
         if label == 0:  # the newest class-0 memory is a.png's own: the one before it, from b.png, teaches
             assert torch.equal(teacher_probs2[row], probs1[last_row(0, 'b.png')])
         else:  # class 1 was only ever seen in a.png: never paired with its own image
             assert not has2[row]
-    assert teacher.pop_stats()['memory_pair_rate'] == pytest.approx((labels2 == 0).float().mean().item())
+    assert pair_rates(teacher)['memory_pair_rate'] == pytest.approx((labels2 == 0).float().mean().item())
 
     # batch 3: a new image of class 1 takes the latest class-1 prediction (a.png, batch 2)
-    batch3 = roi_batch(sampled_image('e.png', [[30, 30, 70, 70]], [1]))
-    teacher_probs3, has3 = teacher.teach(batch3, unique_probs(batch3.rois.size(0), seed=4))
-    rows3, _, _ = ClassPairTeacher.positives(batch3)
+    batch3 = roi_batch(sampled_image('e.png', [[30, 30, 70, 70]], [1]), seed=4)
+    teacher_probs3, has3 = teacher(batch3)
+    rows3, _, _, _ = ClassPairTeacher.positives(batch3)
     last_class1_row2 = max(r for r, lab in zip(rows2.tolist(), labels2.tolist()) if lab == 1)
     assert has3[rows3].all() and torch.equal(teacher_probs3[rows3[0]], probs2[last_class1_row2])
 
-    restored = ClassPairTeacher()
+    restored = cskd_teacher()
     restored.load_state_dict(teacher.state_dict())
     assert torch.equal(restored.recall(0, 1, 'z.png'), teacher.recall(0, 1, 'z.png'))
     assert restored.recall(0, 0, 'b.png') is not None and restored.recall(0, 2, 'a.png') is None
@@ -414,11 +423,12 @@ def test_cskd_on_a_real_roi_head(cskd_model):
     model, dataset = cskd_model
     hook, runner = CSKDHook(), StubRunner(model)
     hook.before_train(runner)
-    seen = record_teach(hook.provider)
+    seen = record_teach(hook.teacher)
+    hook.before_train_iter(runner, 0)  # publishes alpha_t
     losses, _ = forward_loss(model, dataset)
-    assert torch.isfinite(losses['loss_cls'])
+    assert torch.isfinite(losses['loss_cls']) and torch.isfinite(losses['loss_cskd'])
     ((batch, probs, teacher_probs, has_teacher),) = seen
-    rows, labels, keys = ClassPairTeacher.positives(batch)
+    rows, labels, keys, _ = ClassPairTeacher.positives(batch)
     assert len(set(keys)) == 4 and rows.numel() > 0
     row_key, row_label = dict(zip(rows.tolist(), keys)), dict(zip(rows.tolist(), labels.tolist()))
     assert set(torch.nonzero(has_teacher).flatten().tolist()) <= set(row_key)  # negatives never taught
@@ -433,10 +443,10 @@ def test_cskd_on_a_real_roi_head(cskd_model):
 
 # --- MrKD copies ---------------------------------------------------------------------------------
 def test_copy_ring_slot_by_iteration():
-    ring = CopyRingTeacher(num_logits=4, num_copies=2, interval=3)
+    ring = CopyRingTeacher(num_copies=2, interval=3)
     # refresh after iterations 2, 5, 8, 11 (0-based) into slots 0, 1, 0, 1
     assert [ring.slot_to_refresh(i) for i in range(12)] == [None, None, 0, None, None, 1, None, None, 0, None, None, 1]
-    assert [CopyRingTeacher(4, 3, 1).slot_to_refresh(i) for i in range(4)] == [0, 1, 2, 0]
+    assert [CopyRingTeacher(3, 1).slot_to_refresh(i) for i in range(4)] == [0, 1, 2, 0]
 
 
 def test_mrkd_copies_refresh_outside_state_dict_and_resume_exactly(mrkd_model, tmp_path):
@@ -449,7 +459,7 @@ def test_mrkd_copies_refresh_outside_state_dict_and_resume_exactly(mrkd_model, t
     def markers():
         return [
             None if slot.snapshot is None else slot.snapshot.roi_head.bbox_head.fc_cls.bias[0].item()
-            for slot in hook.provider.slots
+            for slot in hook.teacher.slots
         ]
 
     history = []
@@ -462,17 +472,17 @@ def test_mrkd_copies_refresh_outside_state_dict_and_resume_exactly(mrkd_model, t
     # weights after iterations 1, 3, 5 (interval 2), oldest overwritten first
     assert history == [[None, None], [1, None], [1, None], [1, 3], [1, 3], [5, 3]]
     assert list(model.state_dict()) == keys_before  # copies never join the model's state_dict
-    copy = hook.provider.slots[0].snapshot
-    assert copy.roi_head.bbox_head.loss_cls.teacher_provider is hook.provider  # shared, not duplicated
+    copy = hook.teacher.slots[0].snapshot
+    assert copy.roi_head.teacher is hook.teacher  # shared, not duplicated
     assert runner.message_hub.get_scalar('train/mrkd_memory_mb').current() == pytest.approx(
         2 * sum(t.numel() * t.element_size() for t in model.state_dict().values()) / 2**20
     )
 
     # the copies re-score the real proposals: one (M=2, N, K) teacher
-    seen = record_teach(hook.provider)
+    seen = record_teach(hook.teacher)
     hook.before_train_iter(runner, 0, pseudo_collate([dataset[i] for i in (0, 1)]))
     losses, _ = forward_loss(model, dataset, (0, 1))
-    assert torch.isfinite(losses['loss_cls'])
+    assert torch.isfinite(losses['loss_cls']) and torch.isfinite(losses['loss_mrkd'])
     ((_, _, teacher_probs, has_teacher),) = seen
     assert teacher_probs.shape[0] == 2 and teacher_probs.shape[2] == 4 and has_teacher.all()
     assert torch.allclose(teacher_probs.sum(-1), torch.ones(()))
@@ -485,7 +495,7 @@ def test_mrkd_copies_refresh_outside_state_dict_and_resume_exactly(mrkd_model, t
     resumed = MrKDHook(num_copies=2, interval=2)
     resumed.after_load_checkpoint(runner, checkpoint)
     resumed.before_train(runner)
-    for old, new in zip(hook.provider.slots, resumed.provider.slots):
+    for old, new in zip(hook.teacher.slots, resumed.teacher.slots):
         for (name, a), b in zip(old.snapshot.state_dict().items(), new.snapshot.state_dict().values()):
             assert torch.equal(a, b), name
     mismatched = MrKDHook(num_copies=3, interval=2)
