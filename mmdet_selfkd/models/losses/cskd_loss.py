@@ -76,41 +76,28 @@ class CSKDLoss(TemperatureKD, DistillLoss):
         super().__init__(reduction, loss_weight)
         self.setup_kd(temperature, kd_weight, None, None)
 
-    def forward(
+    def term(self, cls_score: Tensor, label: Tensor, teacher: TeacherTargets, alpha_t: float) -> Tensor:
+        """``α_t · λ · m · T² KL`` per row, the partner's softmax as the teacher."""
+        return alpha_t * self.kd_weight * self.masked_kd(cls_score, label, teacher.probs, teacher.has_teacher)
+
+    def reduce(
         self,
-        cls_score: Tensor,
-        label: Tensor,
+        loss: Tensor,
         teacher: TeacherTargets,
-        alpha_t: float = 1.0,
-        weight: Optional[Tensor] = None,
-        avg_factor: Optional[float] = None,
-        reduction_override: Optional[str] = None,
+        weight: Optional[Tensor],
+        avg_factor: Optional[float],
+        reduction_override: Optional[str],
     ) -> Tensor:
-        """``α_t · λ`` times the KD term averaged over the rows with a partner (see the class docstring for
-        each reduction; ``avg_factor`` normalises the head's cross-entropy, not this term).
-
-        Args:
-            cls_score (Tensor): Logits (N, num_classes + 1).
-            label (Tensor): Hard labels (N,); ``num_classes`` is background.
-            teacher (TeacherTargets): The partners' softmax (N, K) and which rows have one.
-            alpha_t (float): The hook's teacher weight (1: CS-KD has no schedule).
-            weight (Tensor, optional): Per-row weights (N,).
-            avg_factor (float, optional): Unused: the term is a mean over the rows with a partner.
-            reduction_override (str, optional): Overrides ``reduction``.
-
-        Returns:
-            Tensor: The term (a scalar, or (N,) for ``'none'``).
-        """
-        self.check_teacher(teacher)
-        kd = self.masked_kd(cls_score, label, teacher.probs, teacher.has_teacher)  # (N,), 0 on rows without one
+        """The mean over the rows with a partner (of weight > 0), the sum, or the rows (see the class docstring);
+        ``avg_factor`` normalises the head's cross-entropy, not this term."""
         taught = teacher.has_teacher
         if weight is not None:
             weight = weight.float()
-            kd = kd * weight
+            loss = loss * weight
             taught = taught & (weight > 0)
         reduction = reduction_override or self.reduction
         if reduction == 'mean':
-            kd = kd.sum() / taught.sum().clamp(min=1)
+            loss = loss.sum() / taught.sum().clamp(min=1)
         elif reduction == 'sum':
-            kd = kd.sum()
-        return self.loss_weight * alpha_t * self.kd_weight * kd
+            loss = loss.sum()
+        return self.loss_weight * loss

@@ -18,7 +18,7 @@ from ...teachers import TeacherTargets
 class DistillLoss(nn.Module):
     """Base of the distillation terms.
 
-    Subclasses implement :meth:`forward` with this signature and return the reduced term.
+    Subclasses implement :meth:`term` (per row) and, for another reduction than mmdet's, :meth:`reduce`.
 
     Args:
         reduction (str): 'none', 'mean' or 'sum'.
@@ -47,7 +47,7 @@ class DistillLoss(nn.Module):
         avg_factor: Optional[float] = None,
         reduction_override: Optional[str] = None,
     ) -> Tensor:
-        """The distillation term of a batch.
+        """The distillation term of a batch: :meth:`term` per row, reduced by :meth:`reduce`.
 
         Args:
             cls_score (Tensor): Logits (N, K).
@@ -61,6 +61,17 @@ class DistillLoss(nn.Module):
         Returns:
             Tensor: The term (a scalar, or per row for ``'none'``).
         """
+        self.check_teacher(teacher)
+        if teacher.probs.shape[-2:] != cls_score.shape:
+            raise ValueError(
+                f'{type(self).__name__}: teacher of shape {tuple(teacher.probs.shape)} does not match logits '
+                f'{tuple(cls_score.shape)}: num_classes of the head and its teacher differ.'
+            )
+        loss = self.term(cls_score, label, teacher, alpha_t)
+        return self.reduce(loss, teacher, weight, avg_factor, reduction_override)
+
+    def term(self, cls_score: Tensor, label: Tensor, teacher: TeacherTargets, alpha_t: float) -> Tensor:
+        """The term per row (N,) at teacher weight ``alpha_t``, 0 on rows without a teacher."""
         raise NotImplementedError
 
     def check_teacher(self, teacher) -> None:
@@ -75,7 +86,12 @@ class DistillLoss(nn.Module):
             )
 
     def reduce(
-        self, loss: Tensor, weight: Optional[Tensor], avg_factor: Optional[float], reduction_override: Optional[str]
+        self,
+        loss: Tensor,
+        teacher: TeacherTargets,
+        weight: Optional[Tensor],
+        avg_factor: Optional[float],
+        reduction_override: Optional[str],
     ) -> Tensor:
         """Weight, reduce and scale per-row terms (N,), as mmdet's ``CrossEntropyLoss`` does."""
         if weight is not None:

@@ -65,23 +65,7 @@ class MrKDLoss(TemperatureKD, DistillLoss):
         super().__init__(reduction, loss_weight)
         self.setup_kd(temperature, kd_weight, tc_share, num_classes)
 
-    def forward(
-        self,
-        cls_score: Tensor,
-        label: Tensor,
-        teacher: TeacherTargets,
-        alpha_t: float = 1.0,
-        weight: Optional[Tensor] = None,
-        avg_factor: Optional[float] = None,
-        reduction_override: Optional[str] = None,
-    ) -> Tensor:
-        """``α_t · λ · m · T² KL`` per row, reduced (see :class:`~.distill_loss.DistillLoss`)."""
-        self.check_teacher(teacher)
+    def term(self, cls_score: Tensor, label: Tensor, teacher: TeacherTargets, alpha_t: float) -> Tensor:
+        """``α_t · λ · m · T² KL`` per row (reduced like mmdet's cross-entropy by :class:`DistillLoss`)."""
         self.check_logits(cls_score)
-        if teacher.probs.shape[-2:] != cls_score.shape:
-            raise ValueError(
-                f'MrKDLoss: teacher of shape {tuple(teacher.probs.shape)} does not match logits '
-                f'{tuple(cls_score.shape)}.'
-            )
-        kd = self.masked_kd(cls_score, label, teacher.probs, teacher.has_teacher)
-        return self.reduce(alpha_t * self.kd_weight * kd, weight, avg_factor, reduction_override)
+        return alpha_t * self.kd_weight * self.masked_kd(cls_score, label, teacher.probs, teacher.has_teacher)

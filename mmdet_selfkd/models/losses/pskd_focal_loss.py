@@ -1,7 +1,5 @@
 """PS-KD's distillation term for the sigmoid classification branch of a one-stage head (RetinaNet, FCOS)."""
 
-from typing import Optional
-
 import torch.nn.functional as F
 from mmdet.registry import MODELS
 from torch import Tensor
@@ -60,26 +58,11 @@ class PSKDFocalLoss(DistillLoss):
         self.gamma = gamma
         self.alpha = alpha
 
-    def forward(
-        self,
-        cls_score: Tensor,
-        label: Tensor,
-        teacher: TeacherTargets,
-        alpha_t: float = 1.0,
-        weight: Optional[Tensor] = None,
-        avg_factor: Optional[float] = None,
-        reduction_override: Optional[str] = None,
-    ) -> Tensor:
-        """The term over the positives ``cls_score`` (P, C) with labels (P,) in [0, C) (see :class:`DistillLoss`)."""
-        self.check_teacher(teacher)
+    def term(self, cls_score: Tensor, label: Tensor, teacher: TeacherTargets, alpha_t: float) -> Tensor:
+        """Per positive (rows of ``cls_score`` (P, C), labels in [0, C)): the soft focal loss at
+        ``(1-α_t)·1[c=y] + α_t·p_c`` less the hard one, summed over classes (0 without a teacher)."""
         teacher_probs, has_teacher = teacher
-        if teacher_probs.shape != cls_score.shape:
-            raise ValueError(
-                f'PSKDFocalLoss: teacher of shape {tuple(teacher_probs.shape)} for logits '
-                f'{tuple(cls_score.shape)}: num_classes of the head and its teacher differ.'
-            )
         hard = F.one_hot(label.long(), cls_score.size(1)).float()
         soft = hard + alpha_t * has_teacher[:, None].float() * (teacher_probs.detach().float() - hard)
         soft_loss = soft_focal_loss(cls_score, soft, self.alpha, self.gamma)
-        loss = (soft_loss - soft_focal_loss(cls_score, hard, self.alpha, self.gamma)).sum(1)
-        return self.reduce(loss, weight, avg_factor, reduction_override)
+        return (soft_loss - soft_focal_loss(cls_score, hard, self.alpha, self.gamma)).sum(1)

@@ -1,7 +1,5 @@
 """PS-KD's distillation term for the classification branch of an RoI head."""
 
-from typing import Optional
-
 import torch
 import torch.nn.functional as F
 from mmdet.registry import MODELS
@@ -70,27 +68,11 @@ class PSKDLoss(DistillLoss):
         self.teacher_temperature = teacher_temperature
         self.foreground_teacher = foreground_teacher
 
-    def forward(
-        self,
-        cls_score: Tensor,
-        label: Tensor,
-        teacher: TeacherTargets,
-        alpha_t: float = 1.0,
-        weight: Optional[Tensor] = None,
-        avg_factor: Optional[float] = None,
-        reduction_override: Optional[str] = None,
-    ) -> Tensor:
-        """``α_t · m · (CE_soft(z, p) - CE(z, y))`` per row, reduced (see :class:`DistillLoss`)."""
-        self.check_teacher(teacher)
+    def term(self, cls_score: Tensor, label: Tensor, teacher: TeacherTargets, alpha_t: float) -> Tensor:
+        """``α_t · m · (CE_soft(z, p) - CE(z, y))`` per row (reduced by :class:`DistillLoss`)."""
         teacher_probs, has_teacher = teacher
-        if teacher_probs.shape != cls_score.shape:
-            raise ValueError(
-                f'PSKDLoss: teacher of shape {tuple(teacher_probs.shape)} does not match logits '
-                f'{tuple(cls_score.shape)}: num_classes of the head and its teacher differ.'
-            )
         if self.teacher_temperature != 1.0 or self.foreground_teacher:
             teacher_probs = shape_teacher(teacher_probs, label, self.teacher_temperature, self.foreground_teacher)
         log_probs = F.log_softmax(cls_score.float(), dim=1)
         soft_minus_hard = log_probs.gather(1, label.long()[:, None]).squeeze(1) - (teacher_probs * log_probs).sum(1)
-        loss = torch.where(has_teacher, soft_minus_hard, soft_minus_hard.new_zeros(())) * alpha_t
-        return self.reduce(loss, weight, avg_factor, reduction_override)
+        return torch.where(has_teacher, soft_minus_hard, soft_minus_hard.new_zeros(())) * alpha_t

@@ -95,7 +95,7 @@ def test_resume_from_a_plain_checkpoint_starts_an_empty_memory(shapes_root, tmp_
     train(BASELINE_CFG, tmp_path, tiny_run_options(shapes_root))
     proc = train(PSKD_CFG, tmp_path, pskd_options(shapes_root), '--resume')
     log = proc.stdout + proc.stderr
-    assert 'no PS-KD memory' in log and 'starting with an empty memory' in log
+    assert "has no 'pskd' teacher state" in log and 'starting with an empty teacher' in log
     assert load_local_checkpoint(str(tmp_path / 'epoch_2.pth'))['pskd']['open_pass'] == 2
 
 

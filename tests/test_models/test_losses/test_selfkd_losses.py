@@ -541,7 +541,7 @@ def test_two_epoch_training_run(method, shapes_root, tmp_path):
     checkpoint = load_local_checkpoint(os.path.join(work_dir, 'epoch_2.pth'))
     if method == 'mrkd':  # refreshed after iterations 2 and 5: two copies, in the checkpoint, not in the model
         assert [log['mrkd_copies'] for log in train_logs] == [0, 0, 1, 1, 1, 2, 2, 2]
-        assert all(slot['snapshot'] is not None for slot in checkpoint['mrkd']['slots'])
+        assert all(slot['snapshot'] is not None for slot in checkpoint['mrkd']['teacher']['slots'])
     if method == 'cskd':
         assert 0 < train_logs[-1]['cskd_pair_rate'] <= 1 and 'cskd' in checkpoint
     assert not [key for key in checkpoint['state_dict'] if 'snapshot' in key or 'provider' in key]
