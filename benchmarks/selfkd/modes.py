@@ -120,8 +120,8 @@ STUDY_METHODS = ('baseline', 'ls', 'pskd', 'pskd-iou', 'pskd-snapshot')
 STUDY_VARIANTS = {
     'pskd-a0.2': dict(method='pskd', options={'custom_hooks.0.alpha_T': 0.2}),
     'pskd-a0.4': dict(method='pskd', options={'custom_hooks.0.alpha_T': 0.4}),
-    'pskd-fg': dict(method='pskd', options={'model.roi_head.bbox_head.loss_cls.foreground_teacher': True}),
-    'pskd-sharp': dict(method='pskd', options={'model.roi_head.bbox_head.loss_cls.teacher_temperature': 0.5}),
+    'pskd-fg': dict(method='pskd', options={'model.roi_head.distill_loss.foreground_teacher': True}),
+    'pskd-sharp': dict(method='pskd', options={'model.roi_head.distill_loss.teacher_temperature': 0.5}),
     'pskd-mean0.7': dict(method='pskd', options={'custom_hooks.0.memory.mean_iou_thr': 0.7}),
 }
 

@@ -75,7 +75,7 @@ def test_aquarium_lite_run_config(tmp_path):
         data,
     )
     cfg = build_run_config(json.loads(json.dumps(spec)))
-    assert cfg.model.roi_head.bbox_head.loss_cls.foreground_teacher is True  # the variant's option
+    assert cfg.model.roi_head.distill_loss.foreground_teacher is True  # the variant's option
     assert cfg.model.roi_head.bbox_head.fc_out_channels == 256 and cfg.model.roi_head.bbox_head.num_classes == 7
     assert cfg.test_dataloader.dataset.ann_file == data.options['test_evaluator.ann_file']
     register_all_modules()

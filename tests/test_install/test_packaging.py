@@ -132,7 +132,7 @@ print(json.dumps(out))
     )
     assert out['one'] == os.path.join(cfg_dir, SHAPES_PSKD)
     assert out['package'] == str(site / 'mmdet_selfkd' / '__init__.py')
-    assert out['user_env'] == ['FasterRCNN', 'PSKDRoIHead', 1]
-    assert out['user_abs'] == ['FasterRCNN', 'PSKDRoIHead', 8]
+    assert out['user_env'] == ['FasterRCNN', 'SelfKDRoIHead', 1]
+    assert out['user_abs'] == ['FasterRCNN', 'SelfKDRoIHead', 8]
     if _installed('mmengine') == '0.10.7':  # what README says about `pkg::`, for the tested mmengine
         assert out['user_pkg'] == 'mmengine does not support to load mmdet_selfkd config.'
