@@ -101,6 +101,10 @@ class ClassPairTeacher(Teacher):
             memory_pair_rate=counts['from_memory'] / counts['positives'],
         )
 
+    def nbytes(self) -> int:
+        """Bytes of the class memory's predictions (at most two per class and stage)."""
+        return sum(probs.nbytes for entries in self.bank.values() for _, probs in entries)
+
     def state_dict(self) -> dict:
         slots = [(stage, label, key, probs) for (stage, label), entries in self.bank.items() for key, probs in entries]
         return dict(

@@ -7,7 +7,8 @@ A stored entry (one image, one kind of rows) is a :class:`TopKRows` of two tenso
 * ``ids``, integer ``(R, 1 + k)``: ``[label, c_1..c_k]``, the box's label and the classes of ``p_1..p_k``.
 
 Class ids are integers, so they are exact for any number of classes (an fp16 id would be exact only up
-to 2048; V3Det has 13,204 classes); they take int16 where every id fits (up to 32,767 logits), else int32.
+to 2048; V3Det has 13,204 classes); they take int16 where every id fits (ids up to 32,767, i.e. up to
+32,768 logits), else int32.
 :func:`decode_topk` spreads the remaining mass ``1 - sum(p)`` evenly over the other classes.
 """
 

@@ -134,9 +134,10 @@ class SelfKDHook(Hook):
             )
         if not isinstance(head.distill_loss, self.distill_types):
             found = type(head.distill_loss).__name__ if head.distill_loss is not None else 'None'
+            path = 'model.roi_head' if head is roi_head else 'model.bbox_head'
             raise ValueError(
                 f'{hook} is in custom_hooks but the head uses no {names} (distill_loss={found}): set '
-                f"model.roi_head.distill_loss=dict(type='{self.distill_types[0].__name__}')."
+                f"{path}.distill_loss=dict(type='{self.distill_types[0].__name__}')."
             )
         return head
 

@@ -41,9 +41,12 @@ class PSKDDenseHeadMixin(SelfKDHeadMixin):
                 f"loss_weight=1.0) and distill_loss=dict(type='PSKDFocalLoss'), got loss_cls="
                 f'{type(self.loss_cls).__name__} and distill_loss={distill_loss!r}.'
             )
+        loss_type = MODELS.get(distill_loss.get('type'))
+        if not (isinstance(loss_type, type) and issubclass(loss_type, PSKDFocalLoss)):
+            raise ValueError(
+                f"{owner}(distill_loss={distill_loss!r}): a sigmoid head takes dict(type='PSKDFocalLoss')."
+            )
         self.distill_loss = MODELS.build(dict(focal, **distill_loss))
-        if not isinstance(self.distill_loss, PSKDFocalLoss):
-            raise ValueError(f"{owner}(distill_loss=...): expected dict(type='PSKDFocalLoss').")
         for name, value in focal.items():
             if getattr(self.distill_loss, name) != value:
                 raise ValueError(

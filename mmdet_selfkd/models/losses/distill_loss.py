@@ -65,7 +65,7 @@ class DistillLoss(nn.Module):
         if teacher.probs.shape[-2:] != cls_score.shape:
             raise ValueError(
                 f'{type(self).__name__}: teacher of shape {tuple(teacher.probs.shape)} does not match logits '
-                f'{tuple(cls_score.shape)}: num_classes of the head and its teacher differ.'
+                f'{tuple(cls_score.shape)}: num_logits of the head and of its teacher differ.'
             )
         loss = self.term(cls_score, label, teacher, alpha_t)
         return self.reduce(loss, teacher, weight, avg_factor, reduction_override)

@@ -382,6 +382,11 @@ def fcos_batch():
     return feats, gts, metas
 
 
+def test_a_softmax_distill_loss_in_a_sigmoid_head_is_refused_by_name():
+    with pytest.raises(ValueError, match="a sigmoid head takes dict\\(type='PSKDFocalLoss'\\)"):
+        build_fcos('PSKDFCOSHead', 'FocalLoss', distill_loss=dict(type='PSKDLoss'))
+
+
 def build_fcos(head_type, loss_type, **extra):
     init_default_scope('mmdet')
     torch.manual_seed(0)

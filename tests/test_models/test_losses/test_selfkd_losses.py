@@ -405,6 +405,9 @@ def test_cskd_no_pair_then_class_memory_from_another_image():
         else:  # class 1 was only ever seen in a.png: never paired with its own image
             assert not has2[row]
     assert pair_rates(teacher)['memory_pair_rate'] == pytest.approx((labels2 == 0).float().mean().item())
+    # the class memory holds, per (stage, class), the newest prediction and the one before it from another
+    # image: class 0 a.png (batch 2) and b.png (batch 1), class 1 a.png: three rows of num_logits = 3 floats
+    assert teacher.nbytes() == 3 * 3 * probs1.element_size()
 
     # batch 3: a new image of class 1 takes the latest class-1 prediction (a.png, batch 2)
     batch3 = roi_batch(sampled_image('e.png', [[30, 30, 70, 70]], [1]), seed=4)
