@@ -71,7 +71,9 @@ def test_install_into_mmdet_3_3_env_installs_nothing_else(source, tmp_path):
     names = [re.sub(r'[-_.]+', '-', item['metadata']['name']).lower() for item in install]
     assert names == ['mmdet-selfkd'], f'pip would also install: {names}'
     requires = install[0]['metadata']['requires_dist']
-    assert not [r for r in requires if '==' in r.split(';')[0]], f'exact pins in install_requires: {requires}'
+    # exact pins only in extras (the lint extra pins ruff: its formatting changes between releases)
+    runtime = [r for r in requires if 'extra ==' not in r]
+    assert not [r for r in runtime if '==' in r.split(';')[0]], f'exact pins in install_requires: {requires}'
     for dep in ('mmdet', 'mmengine', 'mmcv', 'torch'):
         assert any(re.match(rf'{dep}\s*[<>]', r) for r in requires), (dep, requires)
 
