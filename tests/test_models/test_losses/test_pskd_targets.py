@@ -94,7 +94,7 @@ def test_loss_needs_hook_and_teacher():
     assert "model.roi_head.type='SelfKDRoIHead'" in str(err.value) and "distill_loss=dict(type='PSKDLoss')" in str(
         err.value
     )
-    with pytest.raises(ValueError, match='num_classes'):
+    with pytest.raises(ValueError, match='num_logits'):
         loss(torch.randn(2, 3), torch.tensor([0, 1]), TeacherTargets(torch.rand(2, 5), torch.ones(2, dtype=torch.bool)))
 
 
