@@ -45,7 +45,7 @@ class MrKDLoss(TemperatureKD, DistillLoss):
         num_classes (int, optional): ``bbox_head.num_classes``, to check ``tc_share`` at build time.
         use_sigmoid (bool): Must be False.
         reduction (str): 'none', 'mean' or 'sum'.
-        loss_weight (float): Weight of the whole loss.
+        loss_weight (float): Weight of the term ``loss_mrkd`` (the head's ``loss_cls`` keeps its own).
     """
 
     log_name = 'loss_mrkd'
