@@ -9,8 +9,9 @@ then finds its positives, their assigned GTs and logits in mmdet's targets and c
 :meth:`PSKDDenseHeadMixin.distil_positives`, which adds ``loss_pskd``.
 """
 
-from typing import Optional, Sequence
+from typing import List, Optional, Sequence, Tuple
 
+import torch
 from mmdet.registry import MODELS
 from torch import Tensor
 
@@ -90,3 +91,31 @@ class PSKDDenseHeadMixin(SelfKDHeadMixin):
             num_pos, pos_boxes, pos_gt_boxes, pos_gt_labels, pos_gt_inds, probs, batch_img_metas
         )
         return self.distil(batch, pos_logits, pos_gt_labels, weight, avg_factor)
+
+
+def level_positions(inds: Tensor, level_sizes: Sequence[int]) -> Tuple[Tensor, Tensor]:
+    """``(level, index within the level)`` of indices into the levels' concatenation (sizes ``level_sizes``),
+    on the indices' device, without a host sync."""
+    sizes = inds.new_tensor(list(level_sizes))
+    ends = sizes.cumsum(0)
+    level = torch.bucketize(inds, ends, right=True)
+    return level, inds - (ends - sizes)[level]
+
+
+def gather_logits(
+    cls_scores: List[Tensor], img_inds: Tensor, level: Tensor, level_inds: Tensor, num_base_priors: int
+) -> Tensor:
+    """The (P, C) logits of P samples, each given by its image, level and index within the level in mmdet's
+    flattening order (``(y * W + x) * A + a`` for ``A`` priors per location, as ``permute(0, 2, 3, 1)`` lays
+    them out), picked from the levels' ``(N, A * C, H, W)`` maps by indexing (no copy of a level's logits, no
+    host sync); gradients flow to the picked logits."""
+    picked = None
+    for index, cls_score in enumerate(cls_scores):
+        num_imgs, _, height, width = cls_score.shape
+        scores = cls_score.view(num_imgs, num_base_priors, -1, height, width)
+        inds = level_inds.clamp(max=height * width * num_base_priors - 1)  # rows of other levels: discarded
+        location, prior = inds // num_base_priors, inds % num_base_priors
+        rows = scores[img_inds, prior, :, location // width, location % width]
+        picked = rows.new_zeros(rows.shape) if picked is None else picked
+        picked = torch.where((level == index)[:, None], rows, picked)
+    return picked

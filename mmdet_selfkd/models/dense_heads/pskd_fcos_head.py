@@ -17,7 +17,7 @@ from mmdet.utils import reduce_mean
 from mmengine.structures import InstanceData
 from torch import Tensor
 
-from .pskd_dense_head import PSKDDenseHeadMixin
+from .pskd_dense_head import PSKDDenseHeadMixin, gather_logits, level_positions
 
 
 @MODELS.register_module()
@@ -43,33 +43,31 @@ class PSKDFCOSHead(PSKDDenseHeadMixin, FCOSHead):
             [featmap.size()[-2:] for featmap in cls_scores], dtype=bbox_preds[0].dtype, device=bbox_preds[0].device
         )
         labels_list, bbox_targets_list = self.get_targets(points, batch_gt_instances)
-        img_inds, logits, boxes, gt_inds, labels = [], [], [], [], []
-        for level, (level_points, level_labels, bbox_targets) in enumerate(zip(points, labels_list, bbox_targets_list)):
-            pos = torch.nonzero(level_labels < self.num_classes).flatten()
-            num_points = level_points.size(0)
-            pos_points = level_points[pos % num_points]
-            distances = bbox_targets[pos] * (self.strides[level] if self.norm_on_bbox else 1)
-            gt_boxes = self.bbox_coder.decode(pos_points, distances)
-            img_inds.append(pos // num_points)
-            logits.append(cls_scores[level].permute(0, 2, 3, 1).reshape(-1, self.cls_out_channels)[pos])
-            boxes.append(torch.cat([pos_points, pos_points], 1))  # a point as a zero-size box
-            gt_inds.append(self._assigned_gt(gt_boxes, level_labels[pos], pos // num_points, batch_gt_instances))
-            labels.append(level_labels[pos])
-        img_inds = torch.cat(img_inds)
-        order = torch.sort(img_inds, stable=True).indices  # image-major, as the teacher takes them
-        img_inds, gt_inds = img_inds[order], torch.cat(gt_inds)[order]
+        # mmdet's targets are level-major; per image they are image-major: the teacher's order. One host sync.
+        num_imgs = len(batch_img_metas)
+        labels = torch.cat([level_labels.view(num_imgs, -1) for level_labels in labels_list], 1)
+        img_inds, point_inds = torch.nonzero(labels < self.num_classes, as_tuple=True)
+        level, level_inds = level_positions(point_inds, [level_points.size(0) for level_points in points])
+        pos_points = torch.cat(points)[point_inds]
+        distances = torch.cat([targets.view(num_imgs, -1, 4) for targets in bbox_targets_list], 1)[img_inds, point_inds]
+        if self.norm_on_bbox:
+            distances = distances * distances.new_tensor(self.strides)[level][:, None]
+        pos_labels = labels[img_inds, point_inds]
+        gt_rows = self._assigned_gt(
+            self.bbox_coder.decode(pos_points, distances), pos_labels, img_inds, batch_gt_instances
+        )
         gt_boxes = torch.cat([get_box_tensor(gts.bboxes) for gts in batch_gt_instances])
-        gt_offsets = torch.tensor([0] + [len(gts) for gts in batch_gt_instances[:-1]], device=gt_boxes.device).cumsum(0)
+        gt_starts = gt_rows.new_tensor([0] + [len(gts) for gts in batch_gt_instances[:-1]]).cumsum(0)
         num_pos = torch.tensor(float(img_inds.numel()), device=img_inds.device)
         return dict(
             losses,
             **self.distil_positives(
-                torch.bincount(img_inds, minlength=len(batch_img_metas)).tolist(),
-                torch.cat(logits)[order],
-                torch.cat(boxes)[order],
-                gt_boxes[gt_offsets[img_inds] + gt_inds],
-                torch.cat(labels)[order],
-                gt_inds,
+                torch.bincount(img_inds, minlength=num_imgs).tolist(),
+                gather_logits(cls_scores, img_inds, level, level_inds, 1),
+                torch.cat([pos_points, pos_points], 1),  # a point as a zero-size box
+                gt_boxes[gt_rows],
+                pos_labels,
+                gt_rows - gt_starts[img_inds],
                 batch_img_metas,
                 None,
                 max(reduce_mean(num_pos), 1.0),  # FCOSHead's avg_factor of loss_cls
@@ -80,13 +78,15 @@ class PSKDFCOSHead(PSKDDenseHeadMixin, FCOSHead):
     def _assigned_gt(
         gt_boxes: Tensor, labels: Tensor, img_inds: Tensor, batch_gt_instances: Sequence[InstanceData]
     ) -> Tensor:
-        """Per positive point, the index (in its image) of the GT with its decoded box and its label."""
-        gt_inds = torch.empty_like(labels)
-        for img, gts in enumerate(batch_gt_instances):
-            mine = torch.nonzero(img_inds == img).flatten()
-            if mine.numel() == 0:
-                continue
-            distance = (gt_boxes[mine, None, :] - get_box_tensor(gts.bboxes)[None]).abs().sum(-1)
-            distance[labels[mine, None] != gts.labels[None]] = float('inf')
-            gt_inds[mine] = distance.argmin(1)
-        return gt_inds
+        """Per positive point, the row (in the batch's concatenated GTs) of the GT of its image with its decoded
+        box and its label; no host sync."""
+        gt_img = torch.cat(
+            [torch.full((len(gts),), img, device=labels.device) for img, gts in enumerate(batch_gt_instances)]
+        )
+        batch_boxes = torch.cat([get_box_tensor(gts.bboxes) for gts in batch_gt_instances])
+        batch_labels = torch.cat([gts.labels for gts in batch_gt_instances])
+        if batch_labels.numel() == 0:  # no GT in the batch, hence no positive
+            return torch.zeros_like(labels)
+        distance = (gt_boxes[:, None, :] - batch_boxes[None]).abs().sum(-1)
+        other = (gt_img[None] != img_inds[:, None]) | (batch_labels[None] != labels[:, None])
+        return distance.masked_fill(other, float('inf')).argmin(1)

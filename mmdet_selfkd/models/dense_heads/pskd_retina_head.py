@@ -1,9 +1,10 @@
 """RetinaNet's head with PS-KD: mmdet's ``RetinaHead`` losses plus ``loss_pskd`` on the positive anchors.
 
 The positives, their assigned GTs and boxes come from mmdet's ``SamplingResult`` (``AnchorHead.get_targets(...,
-return_sampling_results=True)``); their logits are gathered level by level from ``cls_scores`` (no copy of every
-anchor's logits). See :mod:`.pskd_dense_head` for what teaches what. Cost: mmdet's ``get_targets`` (anchor
-assignment) runs a second time for the term.
+return_sampling_results=True)``); their logits are picked from ``cls_scores`` by indexing (no copy of every
+anchor's logits; one host sync, mmdet's sampling aside). See :mod:`.pskd_dense_head` for what teaches what.
+Cost: mmdet's ``get_targets`` (anchor assignment) runs a second time for the term, since mmdet's
+``loss_by_feat`` keeps its sampling results to itself.
 """
 
 from typing import List, Optional
@@ -15,7 +16,7 @@ from mmdet.structures.bbox import get_box_tensor
 from mmengine.structures import InstanceData
 from torch import Tensor
 
-from .pskd_dense_head import PSKDDenseHeadMixin
+from .pskd_dense_head import PSKDDenseHeadMixin, gather_logits, level_positions
 
 
 class PSKDAnchorHeadMixin(PSKDDenseHeadMixin):
@@ -43,20 +44,10 @@ class PSKDAnchorHeadMixin(PSKDDenseHeadMixin):
             batch_gt_instances_ignore=batch_gt_instances_ignore,
             return_sampling_results=True,
         )
-        # positives, image-major and in anchor order: the order of each image's sorted pos_inds
-        num_imgs, num_classes = len(batch_img_metas), self.cls_out_channels
-        img_inds, anchor_inds = torch.nonzero(torch.cat(labels_list, 1) < num_classes, as_tuple=True)
-        pos_logits = cls_scores[0].new_zeros((img_inds.numel(), num_classes))
-        level_start = 0
-        for cls_score, level_labels in zip(cls_scores, labels_list):
-            level_size = level_labels.size(1)
-            in_level = (anchor_inds >= level_start) & (anchor_inds < level_start + level_size)
-            level_scores = cls_score.permute(0, 2, 3, 1).reshape(num_imgs, level_size, num_classes)
-            pos_logits = pos_logits.index_put(
-                (torch.nonzero(in_level).flatten(),),
-                level_scores[img_inds[in_level], anchor_inds[in_level] - level_start],
-            )
-            level_start += level_size
+        # positives, image-major and in anchor order (the order of each image's sorted pos_inds): one host sync
+        img_inds, anchor_inds = torch.nonzero(torch.cat(labels_list, 1) < self.cls_out_channels, as_tuple=True)
+        level, level_inds = level_positions(anchor_inds, [labels.size(1) for labels in labels_list])
+        pos_logits = gather_logits(cls_scores, img_inds, level, level_inds, self.num_base_priors)
         orders = [res.pos_inds.argsort() for res in sampling_results]
         return dict(
             losses,

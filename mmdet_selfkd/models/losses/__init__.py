@@ -6,7 +6,7 @@ from .lsrkd_loss import LsrKDLoss
 from .mrkd_loss import MrKDLoss
 from .pskd_focal_loss import PSKDFocalLoss
 from .pskd_loss import PSKDLoss
-from .soft_targets import mix_sigmoid_targets, mix_soft_targets, soft_cross_entropy, soft_focal_loss
+from .soft_targets import mix_soft_targets, smooth_sigmoid_targets, soft_cross_entropy, soft_focal_loss
 
 __all__ = [
     'CSKDLoss',
@@ -17,8 +17,8 @@ __all__ = [
     'MrKDLoss',
     'PSKDFocalLoss',
     'PSKDLoss',
-    'mix_sigmoid_targets',
     'mix_soft_targets',
+    'smooth_sigmoid_targets',
     'soft_cross_entropy',
     'soft_focal_loss',
 ]

@@ -81,12 +81,7 @@ class CSKDLoss(TemperatureKD, DistillLoss):
         return alpha_t * self.kd_weight * self.masked_kd(cls_score, label, teacher.probs, teacher.has_teacher)
 
     def reduce(
-        self,
-        loss: Tensor,
-        teacher: TeacherTargets,
-        weight: Optional[Tensor],
-        avg_factor: Optional[float],
-        reduction_override: Optional[str],
+        self, loss: Tensor, teacher: TeacherTargets, weight: Optional[Tensor], avg_factor, reduction: str
     ) -> Tensor:
         """The mean over the rows with a partner (of weight > 0), the sum, or the rows (see the class docstring);
         ``avg_factor`` normalises the head's cross-entropy, not this term."""
@@ -95,7 +90,6 @@ class CSKDLoss(TemperatureKD, DistillLoss):
             weight = weight.float()
             loss = loss * weight
             taught = taught & (weight > 0)
-        reduction = reduction_override or self.reduction
         if reduction == 'mean':
             loss = loss.sum() / taught.sum().clamp(min=1)
         elif reduction == 'sum':

@@ -68,7 +68,7 @@ class DistillLoss(nn.Module):
                 f'{tuple(cls_score.shape)}: num_logits of the head and of its teacher differ.'
             )
         loss = self.term(cls_score, label, teacher, alpha_t)
-        return self.reduce(loss, teacher, weight, avg_factor, reduction_override)
+        return self.reduce(loss, teacher, weight, avg_factor, reduction_override or self.reduction)
 
     def term(self, cls_score: Tensor, label: Tensor, teacher: TeacherTargets, alpha_t: float) -> Tensor:
         """The term per row (N,) at teacher weight ``alpha_t``, 0 on rows without a teacher."""
@@ -86,14 +86,10 @@ class DistillLoss(nn.Module):
             )
 
     def reduce(
-        self,
-        loss: Tensor,
-        teacher: TeacherTargets,
-        weight: Optional[Tensor],
-        avg_factor: Optional[float],
-        reduction_override: Optional[str],
+        self, loss: Tensor, teacher: TeacherTargets, weight: Optional[Tensor], avg_factor, reduction: str
     ) -> Tensor:
-        """Weight, reduce and scale per-row terms (N,), as mmdet's ``CrossEntropyLoss`` does."""
+        """Weight, reduce (``reduction``: 'none', 'mean' or 'sum') and scale per-row terms (N,), as mmdet's
+        ``CrossEntropyLoss`` does."""
         if weight is not None:
             weight = weight.float()
-        return self.loss_weight * weight_reduce_loss(loss, weight, reduction_override or self.reduction, avg_factor)
+        return self.loss_weight * weight_reduce_loss(loss, weight, reduction, avg_factor)

@@ -1,12 +1,11 @@
 """Label smoothing for the sigmoid classification branch of a one-stage head."""
 
-import torch
 from mmdet.registry import MODELS
 from torch import Tensor
 
 from .kd_terms import check_epsilon
 from .sigmoid_cls_loss import SigmoidClsLoss
-from .soft_targets import mix_sigmoid_targets
+from .soft_targets import smooth_sigmoid_targets
 
 
 @MODELS.register_module()
@@ -47,7 +46,4 @@ class LabelSmoothingFocalLoss(SigmoidClsLoss):
 
     def build_targets(self, cls_score: Tensor, label: Tensor) -> Tensor:
         """Positives: ``(1 - ε)·onehot + ε/C``; background rows: zeros."""
-        num_classes = cls_score.size(1)
-        positives = torch.nonzero(label < num_classes).flatten()
-        uniform = cls_score.new_full((positives.numel(), num_classes), 1.0 / num_classes)
-        return mix_sigmoid_targets(label, num_classes, self.epsilon, uniform, positives)
+        return smooth_sigmoid_targets(label, cls_score.size(1), self.epsilon)

@@ -1,7 +1,5 @@
 """Label smoothing for the classification branch of an RoI head."""
 
-from typing import Optional
-
 from mmdet.registry import MODELS
 from torch import Tensor
 
@@ -36,28 +34,8 @@ class LabelSmoothingLoss(SoftmaxClsLoss):
         check_epsilon(type(self).__name__, epsilon)
         self.epsilon = epsilon
 
-    def forward(
-        self,
-        cls_score: Tensor,
-        label: Tensor,
-        weight: Optional[Tensor] = None,
-        avg_factor: Optional[float] = None,
-        reduction_override: Optional[str] = None,
-        **kwargs,
-    ) -> Tensor:
-        """Soft cross-entropy against the smoothed target.
-
-        Args:
-            cls_score (Tensor): Logits (N, num_classes + 1).
-            label (Tensor): Hard labels (N,).
-            weight (Tensor, optional): Per-row weights (N,).
-            avg_factor (float, optional): Normaliser of the mean.
-            reduction_override (str, optional): Overrides ``reduction``.
-
-        Returns:
-            Tensor: The loss.
-        """
+    def per_sample(self, cls_score: Tensor, label: Tensor) -> Tensor:
+        """Soft cross-entropy (N,) against the smoothed target."""
         num_rows, num_logits = cls_score.shape
         uniform = uniform_teacher(num_rows, num_logits, cls_score.device)
-        loss = soft_cross_entropy(cls_score, mix_soft_targets(label, num_logits, self.epsilon, uniform))
-        return self.reduce(loss, weight, avg_factor, reduction_override)
+        return soft_cross_entropy(cls_score, mix_soft_targets(label, num_logits, self.epsilon, uniform))

@@ -58,26 +58,12 @@ class LsrKDLoss(TemperatureKD, SoftmaxClsLoss):
         super().__init__(use_sigmoid, reduction, loss_weight)
         self.setup_kd(temperature, kd_weight, tc_share, num_classes)
 
-    def forward(
-        self,
-        cls_score: Tensor,
-        label: Tensor,
-        weight: Optional[Tensor] = None,
-        avg_factor: Optional[float] = None,
-        reduction_override: Optional[str] = None,
-        **kwargs,
-    ) -> Tensor:
-        """Hard cross-entropy plus ``λ`` times the KD term from the uniform teacher, per row, then reduced.
+    def per_sample(self, cls_score: Tensor, label: Tensor) -> Tensor:
+        """Hard cross-entropy plus ``λ`` times the KD term from the uniform teacher, per row (N,).
 
         Args:
             cls_score (Tensor): Logits (N, num_classes + 1).
             label (Tensor): Hard labels (N,); ``num_classes`` is background.
-            weight (Tensor, optional): Per-row weights (N,).
-            avg_factor (float, optional): Normaliser of the mean.
-            reduction_override (str, optional): Overrides ``reduction``.
-
-        Returns:
-            Tensor: The loss.
         """
         self.check_logits(cls_score)
         loss = F.cross_entropy(cls_score.float(), label.long(), reduction='none')
@@ -85,4 +71,4 @@ class LsrKDLoss(TemperatureKD, SoftmaxClsLoss):
             uniform = uniform_teacher(cls_score.size(0), cls_score.size(1), cls_score.device)
             teacher_T = self.teacher_at_temperature(uniform, label)
             loss = loss + self.kd_weight * kd_term(cls_score, teacher_T, self.temperature)
-        return self.reduce(loss, weight, avg_factor, reduction_override)
+        return loss

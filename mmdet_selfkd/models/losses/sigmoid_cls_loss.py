@@ -1,10 +1,8 @@
-"""What the sigmoid (one-stage) classification losses share: settings checks and mmdet's focal-loss reduction."""
+"""The one-stage form of :class:`~.cls_loss.ClsLoss`: sigmoid scores per object class, a focal loss."""
 
-from typing import Optional
+from torch import Tensor
 
-from mmdet.models.losses.utils import weight_reduce_loss
-from torch import Tensor, nn
-
+from .cls_loss import ClsLoss
 from .soft_targets import soft_focal_loss
 
 
@@ -23,7 +21,7 @@ def check_focal_settings(owner: str, use_sigmoid: bool, gamma: float, alpha: flo
         raise ValueError(f"{owner}(reduction={reduction!r}): expected 'none', 'mean' or 'sum'.")
 
 
-class SigmoidClsLoss(nn.Module):
+class SigmoidClsLoss(ClsLoss):
     """Base of the dense-head losses: one sigmoid score per object class, :func:`soft_focal_loss` against
     per-class targets, reduced like mmdet's ``FocalLoss`` (per-row ``weight``, ``avg_factor``, ``reduction``,
     ``loss_weight``). A drop-in for ``FocalLoss`` in a config: same ``gamma``/``alpha``/``use_sigmoid``.
@@ -45,39 +43,15 @@ class SigmoidClsLoss(nn.Module):
         reduction: str = 'mean',
         loss_weight: float = 1.0,
     ) -> None:
-        super().__init__()
         check_focal_settings(type(self).__name__, use_sigmoid, gamma, alpha, reduction)
+        super().__init__(reduction, loss_weight)
         self.use_sigmoid = True
         self.gamma = gamma
         self.alpha = alpha
-        self.reduction = reduction
-        self.loss_weight = loss_weight
 
-    def forward(
-        self,
-        cls_score: Tensor,
-        label: Tensor,
-        weight: Optional[Tensor] = None,
-        avg_factor: Optional[float] = None,
-        reduction_override: Optional[str] = None,
-        **kwargs,
-    ) -> Tensor:
-        """Soft focal loss against the targets of :meth:`build_targets`, weighted per row and reduced.
-
-        Args:
-            cls_score (Tensor): Logits (N, C).
-            label (Tensor): Hard labels (N,), ``C`` for background.
-            weight (Tensor, optional): Per-row weights (N,).
-            avg_factor (float, optional): Normaliser of the mean.
-            reduction_override (str, optional): Overrides ``reduction``.
-
-        Returns:
-            Tensor: The loss.
-        """
-        loss = soft_focal_loss(cls_score, self.build_targets(cls_score, label), self.alpha, self.gamma)
-        if weight is not None:
-            weight = weight.float().reshape(-1, 1)
-        return self.loss_weight * weight_reduce_loss(loss, weight, reduction_override or self.reduction, avg_factor)
+    def per_sample(self, cls_score: Tensor, label: Tensor) -> Tensor:
+        """Soft focal loss (N, C) against the targets of :meth:`build_targets`."""
+        return soft_focal_loss(cls_score, self.build_targets(cls_score, label), self.alpha, self.gamma)
 
     def build_targets(self, cls_score: Tensor, label: Tensor) -> Tensor:
         """Per-class targets (N, C) in [0, 1] for the logits ``cls_score`` (N, C) and hard labels (N,)."""

@@ -4,7 +4,7 @@ PS-KD (Kim et al., ICCV 2021) trains on ``(1 - α_t) * onehot(y) + α_t * p_teac
 and Teacher Correction are the same mix with a uniform or corrected teacher. Rows without a teacher
 (first pass, no memory entry) keep the one-hot target. Softmax heads (RoI classifiers, ``num_classes + 1``
 logits) train on :func:`soft_cross_entropy`; sigmoid heads (RetinaNet) on per-class targets
-(:func:`mix_sigmoid_targets`) with :func:`soft_focal_loss`.
+(:func:`smooth_sigmoid_targets`) with :func:`soft_focal_loss`.
 """
 
 from typing import Optional
@@ -92,35 +92,23 @@ def soft_cross_entropy(logits: Tensor, targets: Tensor) -> Tensor:
     return -(targets * F.log_softmax(logits.float(), dim=1)).sum(dim=1)
 
 
-def mix_sigmoid_targets(
-    labels: Tensor,
-    num_classes: int,
-    teacher_share: float,
-    teacher_probs: Optional[Tensor] = None,
-    teacher_rows: Optional[Tensor] = None,
-) -> Tensor:
-    """Per-class targets of a sigmoid head, ``(1 - s) * onehot(labels) + s * teacher_probs`` in the teacher's
-    rows, ``s`` the teacher's share.
+def smooth_sigmoid_targets(labels: Tensor, num_classes: int, epsilon: float) -> Tensor:
+    """Per-class targets of a sigmoid head smoothed on the positive rows: ``(1 - ε)·onehot(labels) + ε/C``.
 
-    A sigmoid head has one score per object class and no background logit: the one-hot target of a
-    background row (label ``num_classes``) is all zeros. Rows not in ``teacher_rows`` keep it.
+    A sigmoid head has one score per object class and no background logit: the target of a background
+    row (label ``num_classes``) stays all zeros. Computed by masks, without a host sync.
 
     Args:
         labels (Tensor): Hard labels, shape (N,), values in [0, num_classes] (``num_classes``: background).
-        num_classes (int): Object classes (the head's ``cls_out_channels``).
-        teacher_share (float): ``s``, in [0, 1].
-        teacher_probs (Tensor, optional): Per-class teacher scores of the taught rows, shape (P, num_classes);
-            detached here. They need not sum to 1 (sigmoid scores).
-        teacher_rows (Tensor, optional): Long (P,): the rows they teach.
+        num_classes (int): Object classes ``C`` (the head's ``cls_out_channels``).
+        epsilon (float): ``ε``, in [0, 1).
 
     Returns:
         Tensor: Targets of shape (N, num_classes), values in [0, 1].
     """
-    targets = F.one_hot(labels.long(), num_classes + 1)[:, :num_classes].float()
-    if teacher_probs is None or teacher_share == 0 or teacher_rows.numel() == 0:
-        return targets
-    targets[teacher_rows] = (1 - teacher_share) * targets[teacher_rows] + teacher_share * teacher_probs.detach().float()
-    return targets
+    onehot = F.one_hot(labels.long(), num_classes + 1)[:, :num_classes].float()
+    positive = (labels < num_classes)[:, None].float()
+    return onehot + epsilon * positive * (1.0 / num_classes - onehot)
 
 
 def soft_focal_loss(logits: Tensor, targets: Tensor, alpha: float = 0.25, gamma: float = 2.0) -> Tensor:

@@ -17,7 +17,8 @@ from mmengine.registry import init_default_scope
 from mmengine.structures import InstanceData
 
 from mmdet_selfkd.compat import load_local_checkpoint
-from mmdet_selfkd.models.losses import LabelSmoothingFocalLoss, PSKDFocalLoss, mix_sigmoid_targets, soft_focal_loss
+from mmdet_selfkd.models.dense_heads.pskd_dense_head import gather_logits, level_positions
+from mmdet_selfkd.models.losses import LabelSmoothingFocalLoss, PSKDFocalLoss, smooth_sigmoid_targets, soft_focal_loss
 from mmdet_selfkd.models.selfkd_head import ALPHA_T
 from mmdet_selfkd.teachers import GTMemory, TeacherTargets
 
@@ -72,16 +73,12 @@ def test_hard_targets_give_exactly_mmdets_focal_loss():
     assert PSKDFocalLoss()(logits[positives], labels[positives], nobody, 0.8, weights[positives]).item() == 0.0
 
 
-def test_sigmoid_targets_mix_only_the_taught_rows():
+def test_sigmoid_targets_smooth_only_the_positive_rows():
     labels = torch.tensor([0, 3, 2])  # 3 = background
-    teacher = torch.tensor([[0.6, 0.2, 0.1], [0.1, 0.1, 0.4]])
-    targets = mix_sigmoid_targets(labels, 3, 0.5, teacher, torch.tensor([0, 2]))
-    expected = torch.tensor([[0.5 + 0.3, 0.1, 0.05], [0, 0, 0], [0.05, 0.05, 0.5 + 0.2]])
-    assert torch.allclose(targets, expected)
-    assert torch.equal(
-        mix_sigmoid_targets(labels, 3, 0.0, teacher, torch.tensor([0, 2])),
-        torch.tensor([[1.0, 0, 0], [0, 0, 0], [0, 0, 1]]),
-    )
+    # positives: (1 - 0.3) * onehot + 0.3 / 3; background: zeros
+    expected = torch.tensor([[0.8, 0.1, 0.1], [0, 0, 0], [0.1, 0.1, 0.8]])
+    assert torch.allclose(smooth_sigmoid_targets(labels, 3, 0.3), expected)
+    assert torch.equal(smooth_sigmoid_targets(labels, 3, 0.0), torch.tensor([[1.0, 0, 0], [0, 0, 0], [0, 0, 1]]))
 
 
 def test_label_smoothing_focal_smooths_positives_only():
@@ -183,6 +180,24 @@ def test_assigned_gt_per_anchor_matches_mmdets_assigner(retina):
         assigned[labels < NUM_CLASSES] = result.pos_assigned_gt_inds[result.pos_inds.argsort()]
         assert torch.equal(assigned, expected.clamp(min=-1))
         assert (assigned >= 0).sum() > 0
+
+
+def test_positive_logits_are_picked_as_mmdet_flattens_them():
+    gen = torch.Generator().manual_seed(0)
+    num_priors, num_classes = 3, 4
+    levels = [
+        torch.randn(2, num_priors * num_classes, h, w, generator=gen, requires_grad=True) for h, w in ((4, 5), (2, 3))
+    ]
+    # mmdet's flattening: per image, levels concatenated, each (H * W * A, C) from permute(0, 2, 3, 1)
+    flat = torch.cat([s.permute(0, 2, 3, 1).reshape(2, -1, num_classes) for s in levels], 1)
+    img_inds = torch.tensor([0, 0, 1, 1, 1])
+    anchor_inds = torch.tensor([0, 59, 7, 60, 77])  # 4 * 5 * 3 = 60 anchors on level 0, 18 on level 1
+    level, level_inds = level_positions(anchor_inds, [60, 18])
+    assert level.tolist() == [0, 0, 0, 1, 1] and level_inds.tolist() == [0, 59, 7, 0, 17]
+    picked = gather_logits(levels, img_inds, level, level_inds, num_priors)
+    assert torch.equal(picked, flat[img_inds, anchor_inds])
+    picked.sum().backward()
+    assert levels[1].grad.abs().sum() == 2 * num_classes  # two rows of level 1, gradient 1 each
 
 
 def bound(memory, num_logits=NUM_CLASSES):
