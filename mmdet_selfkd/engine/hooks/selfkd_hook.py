@@ -2,7 +2,8 @@
 ``alpha_t``, syncs the teacher across ranks, logs it and carries it in the checkpoint.
 
 PS-KD, CS-KD and MrKD are configurations of it (:class:`~.pskd_hook.PSKDHook`, :class:`~.cskd_hook.CSKDHook`,
-:class:`~.mrkd_hook.MrKDHook`). Lifecycle:
+:class:`~.mrkd_hook.MrKDHook`); a new method's teacher runs under the base itself,
+``dict(type='SelfKDHook', teacher=dict(type='MyTeacher'), alpha_T=0.8, ckpt_key='mine')``. Lifecycle:
 
 * ``before_train``: check the model (a self-KD head whose ``distill_loss`` is one of :attr:`SelfKDHook.distill_types`),
   bind the teacher to it, restore a resumed state, attach it (``head.teacher``);
@@ -18,11 +19,13 @@ PS-KD, CS-KD and MrKD are configurations of it (:class:`~.pskd_hook.PSKDHook`, :
 
 from typing import Optional, Tuple
 
+from mmdet.registry import HOOKS
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 from torch import nn
 
 from ...models.dense_heads import PSKDDenseHeadMixin
+from ...models.losses import DistillLoss
 from ...models.roi_heads import SelfKDRoIHeadMixin
 from ...models.selfkd_head import ALPHA_T
 from ...teachers import TEACHERS, Teacher
@@ -34,23 +37,35 @@ def unwrap_model(runner) -> nn.Module:
     return runner.model.module if is_model_wrapper(runner.model) else runner.model
 
 
+@HOOKS.register_module()
 class SelfKDHook(Hook):
-    """Base of the self-KD hooks.
+    """Base of the self-KD hooks, and the hook of any registered teacher.
 
     Args:
         teacher (dict): The teacher, ``dict(type=..., **options)`` (see :mod:`mmdet_selfkd.teachers`).
         alpha_T (float, optional): Teacher weight at the last pass, in [0, 1], ramped by
             :class:`~mmdet_selfkd.engine.AlphaSchedule`; None: ``alpha_t = 1`` throughout, no pass counting.
         by_iter (bool): Ramp alpha every iteration instead of once per pass.
+        ckpt_key (str, optional): Where the teacher's state goes in the checkpoint, and the prefix of the logged
+            scalars; None: the class's (``'selfkd'`` for this base).
     """
 
     priority = 'NORMAL'
     #: where the state goes in the checkpoint, and the prefix of the logged scalars
-    ckpt_key = ''
-    #: the distillation losses whose teacher this hook builds
-    distill_types: Tuple[type, ...] = ()
+    ckpt_key = 'selfkd'
+    #: the distillation losses whose teacher this hook builds (this base: any)
+    distill_types: Tuple[type, ...] = (DistillLoss,)
 
-    def __init__(self, teacher: dict, alpha_T: Optional[float] = None, by_iter: bool = False) -> None:
+    def __init__(
+        self, teacher: dict, alpha_T: Optional[float] = None, by_iter: bool = False, ckpt_key: Optional[str] = None
+    ) -> None:
+        if ckpt_key is not None:
+            if not (isinstance(ckpt_key, str) and ckpt_key.isidentifier()):
+                raise ValueError(
+                    f"{type(self).__name__}(ckpt_key={ckpt_key!r}): give a short name such as 'classmean' (letters, "
+                    'digits, underscores): it keys the checkpoint entry and prefixes the logged scalars.'
+                )
+            self.ckpt_key = ckpt_key
         if alpha_T is not None and not 0 <= alpha_T <= 1:
             raise ValueError(
                 f'{type(self).__name__}(alpha_T={alpha_T}): alpha_T must be in [0, 1] (the paper uses 0.8).'
@@ -129,17 +144,24 @@ class SelfKDHook(Hook):
             found = type(roi_head if roi_head is not None else bbox_head).__name__
             raise ValueError(
                 f"{hook} needs a self-KD head, got {found}: set model.roi_head.type='SelfKDRoIHead' ("
-                f"'SelfKDCascadeRoIHead' for Cascade R-CNN) with model.roi_head.distill_loss=dict(type="
-                f"'{self.distill_types[0].__name__}')" + self.dense_head_hint() + '.'
+                f"'SelfKDCascadeRoIHead' for Cascade R-CNN) with model.roi_head.distill_loss={self.loss_hint()}"
+                + self.dense_head_hint()
+                + '.'
             )
         if not isinstance(head.distill_loss, self.distill_types):
             found = type(head.distill_loss).__name__ if head.distill_loss is not None else 'None'
             path = 'model.roi_head' if head is roi_head else 'model.bbox_head'
             raise ValueError(
                 f'{hook} is in custom_hooks but the head uses no {names} (distill_loss={found}): set '
-                f"{path}.distill_loss=dict(type='{self.distill_types[0].__name__}')."
+                f'{path}.distill_loss={self.loss_hint()}.'
             )
         return head
+
+    def loss_hint(self) -> str:
+        """The ``distill_loss`` this hook teaches, as a config shows it (for error messages)."""
+        if self.distill_types[0] is DistillLoss:
+            return "dict(type=...), a registered DistillLoss subclass (e.g. 'PSKDLoss')"
+        return f"dict(type='{self.distill_types[0].__name__}')"
 
     def dense_head_hint(self) -> str:
         """How to use the method with a dense head, if it can be (for error messages)."""
