@@ -15,6 +15,7 @@ positives per image that mmdet's 512x0.25 sampler allows; for ``gt`` its rows ar
 """
 
 import argparse
+import itertools
 import os.path as osp
 import statistics
 import sys
@@ -43,6 +44,7 @@ STRATEGIES = {
     'iou': dict(strategy='iou', iou_thr=0.7),
     'snapshot': dict(strategy='snapshot'),
 }
+RUN_IDS = itertools.count()
 
 
 def parse_args() -> argparse.Namespace:
@@ -95,6 +97,10 @@ def method_config(method: str, args, preset: dict, work_dir: str) -> Config:
     cfg.default_hooks.checkpoint = dict(type='CheckpointHook', interval=100)
     cfg.randomness = dict(seed=0)
     cfg.work_dir = work_dir
+    # mmengine keeps one MessageHub and one visualizer per name: a name per run, or the second run of the process
+    # would log into the first one's (deleted) work dir
+    cfg.experiment_name = f'pskd_overhead_{method}_{next(RUN_IDS)}'
+    cfg.visualizer.pop('name', None)
     if args.amp:
         cfg.optim_wrapper.type = 'AmpOptimWrapper'
     if method == 'baseline':  # plain mmdet: stock RoI head and cross-entropy, no hook
