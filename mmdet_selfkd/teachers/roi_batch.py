@@ -106,11 +106,8 @@ class RoIBatch:
         probs: Optional[Tensor] = None,
         packed: Optional[tuple] = None,
     ) -> None:
-        self.stage = stage
-        self.rois = rois
-        self.probs = probs
-        self._images = images
-        self._packed = packed
+        self.stage, self.rois, self.probs = stage, rois, probs
+        self._images, self._packed = images, packed  # the host view, or what it is unpacked from
 
     @property
     def images(self) -> List[ImageRoIs]:

@@ -3,10 +3,12 @@
 from typing import Optional
 
 from mmdet.models.losses.utils import weight_reduce_loss
-from torch import Tensor, nn
+from torch import Tensor
+
+from .reduced_loss import ReducedLoss
 
 
-class ClsLoss(nn.Module):
+class ClsLoss(ReducedLoss):
     """Base of the package's ``loss_cls`` replacements (label smoothing, LsrKD and their focal forms).
 
     Called as mmdet's heads call ``loss_cls`` (logits, hard labels, ``label_weights``, ``avg_factor``) and
@@ -17,12 +19,10 @@ class ClsLoss(nn.Module):
     Args:
         reduction (str): 'none', 'mean' or 'sum'.
         loss_weight (float): Weight of the loss.
-    """
 
-    def __init__(self, reduction: str = 'mean', loss_weight: float = 1.0) -> None:
-        super().__init__()
-        self.reduction = reduction
-        self.loss_weight = loss_weight
+    Called with the logits (N, K), the hard labels (N,) (the last class index + 1 is background), and as mmdet's
+    heads pass them, per-sample ``weight`` (N,), ``avg_factor`` and ``reduction_override``.
+    """
 
     def forward(
         self,
@@ -33,18 +33,7 @@ class ClsLoss(nn.Module):
         reduction_override: Optional[str] = None,
         **kwargs,
     ) -> Tensor:
-        """:meth:`per_sample`, weighted and reduced.
-
-        Args:
-            cls_score (Tensor): Logits (N, K).
-            label (Tensor): Hard labels (N,); the last class index + 1 is background.
-            weight (Tensor, optional): Per-sample weights (N,).
-            avg_factor (float, optional): Normaliser of the mean.
-            reduction_override (str, optional): Overrides ``reduction``.
-
-        Returns:
-            Tensor: The loss.
-        """
+        """The loss of :meth:`per_sample`, weighted and reduced as the class docstring says."""
         loss = self.per_sample(cls_score, label)
         if weight is not None:
             weight = weight.float()

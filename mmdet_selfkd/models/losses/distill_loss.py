@@ -10,12 +10,13 @@ the loss for a later call.
 from typing import Optional
 
 from mmdet.models.losses.utils import weight_reduce_loss
-from torch import Tensor, nn
+from torch import Tensor
 
 from ...teachers import TeacherTargets
+from .reduced_loss import ReducedLoss
 
 
-class DistillLoss(nn.Module):
+class DistillLoss(ReducedLoss):
     """Base of the distillation terms.
 
     Subclasses implement :meth:`term` (per row) and, for another reduction than mmdet's, :meth:`reduce`.
@@ -29,13 +30,6 @@ class DistillLoss(nn.Module):
     log_name = ''
     #: the hook that builds the teacher and schedules ``alpha_t``
     hook_name = ''
-
-    def __init__(self, reduction: str = 'mean', loss_weight: float = 1.0) -> None:
-        super().__init__()
-        if reduction not in ('none', 'mean', 'sum'):
-            raise ValueError(f"{type(self).__name__}(reduction={reduction!r}): expected 'none', 'mean' or 'sum'.")
-        self.reduction = reduction
-        self.loss_weight = loss_weight
 
     def forward(
         self,
