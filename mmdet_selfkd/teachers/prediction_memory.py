@@ -110,7 +110,8 @@ class PredictionMemory(Teacher):
     def _gt_teacher(self, stage: int, img: ImageRoIs, match_iou: float = 0.5) -> Tuple[Tensor, Tensor]:
         """Per current GT: the stored mean prediction of the same GT (same label, best IoU)."""
         entry = self.prev_preds.get((stage, 'gt', img.key))
-        if entry is None or img.gt_boxes.size(0) == 0:
+        # no entry, or one without rows (no positive of the image reached mean_iou_thr in that pass)
+        if entry is None or entry.boxes.size(0) == 0 or img.gt_boxes.size(0) == 0:
             return self._no_teacher(img.gt_boxes.size(0))
         best_iou, best = best_same_label_match(img.gt_boxes, img.gt_labels, entry)
         return decode_topk(entry.select(best), self.num_logits), best_iou >= match_iou

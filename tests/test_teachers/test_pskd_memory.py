@@ -419,5 +419,24 @@ def test_gt_memory_mean_iou_thr_keeps_ambiguous_positives_out_of_the_mean():
         memory.end_pass()
         teacher, has = memory.teach(RoIBatch(0, [img]))
         assert has.all() and torch.allclose(teacher, torch.tensor([expected] * 2), atol=1e-3), thr
+    # a pass in which no positive of the image reaches the threshold leaves it without a teacher in the next
+    # (the image's earlier entry is replaced, not kept), in both memories
+    ambiguous = ImageRoIs(
+        key='a.jpg',
+        gt_boxes=img.gt_boxes,
+        gt_labels=img.gt_labels,
+        pos_boxes=img.pos_boxes[1:],
+        pos_gt_inds=img.pos_gt_inds[1:],
+        num_neg=0,
+    )
+    for memory in (GTMemory(topk=NUM_LOGITS, mean_iou_thr=0.7), IoUMemory(topk=NUM_LOGITS, mean_iou_thr=0.7)):
+        memory = bound(memory)
+        memory.record(with_probs(RoIBatch(0, [img]), probs))
+        memory.end_pass()
+        memory.record(with_probs(RoIBatch(0, [ambiguous]), probs[1:]))
+        memory.end_pass()
+        _, has = memory.teach(RoIBatch(0, [ambiguous]))
+        # the gt memory has nothing; the iou memory still matches the stored proposal itself (IoU 1)
+        assert has.tolist() == [isinstance(memory, IoUMemory)]
     with pytest.raises(ValueError, match='mean_iou_thr'):
         PSKDHook(memory=dict(strategy='gt', mean_iou_thr=1.5))
