@@ -167,7 +167,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         'full: 640x480 images, 12 epochs, 3 seeds, 8 methods (GPU); '
         'lite: the evidence study, the lite model (64-channel FPN/RPN, 256-d RoI head, 128 RoIs '
         'per image) at 320x240, 12 epochs, 3 seeds, baseline, ls, the three PS-KD strategies '
-        'and the PS-KD variants (~6.5 min per run, 2 CPU cores). aquarium: lite, full',
+        'and the PS-KD variants (~7.4 min per run, 2 CPU cores). aquarium: lite, full',
     )
     parser.add_argument(
         '--family',

@@ -102,7 +102,7 @@ BCCD_CPU_OPTIONS = {
 }
 # The lite model of the evidence study, the same for every method: MobileNetV2 (ImageNet) with a 64-channel
 # FPN and RPN, a 256-d two-FC RoI head over 128 sampled RoIs per image, gradient clipping. On BCCD at 320x240,
-# batch 8: ~1.25 s per iteration on 2 CPU cores, 12 epochs and the test in ~6.5 min.
+# batch 8, 2 idle CPU cores: 1.36 s per iteration, 12 epochs and the test in 442 s (baseline, measured).
 LITE_OPTIONS = {
     'model.neck.out_channels': 64,
     'model.rpn_head.in_channels': 64,
