@@ -19,8 +19,9 @@ method's config, tests the trained weights on the held-out split (COCO bbox mAP,
 detections at score >= 0.3 and their precision, LaECE_0; for baseline, pskd and ls also D-ECE and LaECE_0
 after post-hoc isotonic calibration cross-fitted over the held-out images, the '<method> + post-hoc' rows)
 and reports its mean train step time (mmengine's logged ``time`` scalar), peak GPU memory and peak host RSS;
-one process per run keeps the memory figures per run. The parent writes into ``--out-dir`` (never an existing
-directory):
+one process per run keeps the memory figures per run. A failed run does not stop the others: the benchmark
+reports the finished ones, names the failed ones and their logs at the end of table.md and exits with status 1.
+The parent writes into ``--out-dir`` (never an existing directory):
 
     table.md         per method: mean ± sample std over seeds of bbox mAP, mAP@50, D-ECE, LaECE_0, the
                      detections at score >= 0.3 and their precision, step-time ratio to the same seed's
@@ -251,3 +252,6 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
         f'\n{table}\nwritten to {out_dir} (table.md, reliability.png, results.json) in {time.time() - start:.0f} s',
         flush=True,
     )
+    if report.get('failed'):
+        table_file = osp.join(out_dir, 'table.md')
+        raise SystemExit(f'{len(report["failed"])} run(s) failed (listed at the end of {table_file})')

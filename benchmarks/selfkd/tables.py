@@ -114,9 +114,19 @@ def method_row(label: str, runs: Sequence[dict], fallback_reference_s: float) ->
     ]
 
 
+def failed_note(report: Dict[str, Any]) -> str:
+    """The line naming the report's failed runs and their logs; empty without any."""
+    failed = report.get('failed', ())
+    if not failed:
+        return ''
+    listed = '; '.join(f'{run["method"]} seed {run["seed"]} ({run["worker_log"]})' for run in failed)
+    return f'**Failed runs**, not in the tables (their worker.log, relative to this directory): {listed}.'
+
+
 def render_table(report: Dict[str, Any]) -> str:
     """table.md of a report as written to ``results.json``: the caption and the per-method table, the
-    paired-difference table (with more methods than the baseline), the per-seed table, the post-hoc note."""
+    paired-difference table (with more methods than the baseline), the per-seed table, the post-hoc note and
+    the failed runs."""
     by_method = runs_by_method(report)
     entries = table_entries(report)
     reference_step_s = float(np.mean([run['step_time_s'] for run in by_method[REFERENCE]]))
@@ -127,5 +137,6 @@ def render_table(report: Dict[str, Any]) -> str:
         paired_table(entries, by_method[REFERENCE]),
         per_seed_table(by_method, report['seeds']),
         POSTHOC_NOTE if set(entries) - set(by_method) else '',
+        failed_note(report),
     ]
     return '\n\n'.join(part for part in parts if part) + '\n'

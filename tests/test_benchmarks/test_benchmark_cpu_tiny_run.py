@@ -1,5 +1,6 @@
-"""A real cpu-tiny benchmark (baseline and PS-KD, one seed) through the command line,
-benchmarks/selfkd_benchmark.py: workers, table.md, reliability.png, results.json, --table-from."""
+"""A real cpu-tiny benchmark (baseline and PS-KD, one seed, and a variant whose run fails) through the command
+line, benchmarks/selfkd_benchmark.py: workers, table.md, reliability.png, results.json, --table-from, and a
+failed run that leaves the others reported."""
 
 import json
 import math
@@ -18,10 +19,20 @@ def test_cpu_tiny_run(tmp_path):
     out_dir = tmp_path / 'bench'
     proc = run_tool(
         ['benchmarks/selfkd_benchmark.py', '--mode', 'cpu-tiny', '--methods', 'baseline', 'pskd', '--seeds', '0']
-        + ['--out-dir', str(out_dir)]
+        + ['--variant', 'broken', 'pskd', 'custom_hooks.0.alpha_T=2', '--out-dir', str(out_dir)],
+        check=False,
     )
+    # the variant's worker stops at its hook's check; the benchmark reports the other runs and exits with 1
+    assert proc.returncode == 1, proc.stderr[-3000:]
+    assert '[3/3] broken seed 0: FAILED' in proc.stdout and 'alpha_T must be in [0, 1]' in proc.stdout
+    assert '1 run(s) failed' in proc.stderr
+    assert 'alpha_T must be in [0, 1]' in (out_dir / 'runs' / 'broken' / 'seed0' / 'worker.log').read_text()
     table = (out_dir / 'table.md').read_text()
     assert table in proc.stdout  # printed at the end
+    assert table.rstrip().endswith(
+        '**Failed runs**, not in the tables (their worker.log, relative to this directory): '
+        'broken seed 0 (runs/broken/seed0/worker.log).'
+    )
     assert 'mode `cpu-tiny`: 16 train / 8 held-out images, 2 epochs, batch 4, seeds 0; device: CPU' in table
     rows = table_rows(table)
     assert list(rows) == ['baseline', 'pskd', 'baseline + post-hoc', 'pskd + post-hoc']
@@ -41,6 +52,8 @@ def test_cpu_tiny_run(tmp_path):
     assert (out_dir / 'reliability.png').read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
     report = json.loads((out_dir / 'results.json').read_text())
     assert [(run['method'], run['seed']) for run in report['runs']] == [('baseline', 0), ('pskd', 0)]
+    assert report['methods'] == ['baseline', 'pskd']
+    assert report['failed'] == [dict(method='broken', seed=0, worker_log='runs/broken/seed0/worker.log')]
     for run in report['runs']:
         assert run['timed_iters'] == 6  # 2 epochs x 4 iterations, the first 2 left out
         assert math.isfinite(run['step_time_s']) and run['peak_rss_mib'] > 100
