@@ -115,7 +115,7 @@ LITE_OPTIONS = {
 }
 # The arms of the evidence study: the simplest competitor (label smoothing), the three PS-KD strategies, and
 # variants of the default strategy: an alpha_T sweep and one option per hypothesis about why PS-KD makes a
-# converged detector under-confident (see README, "Variants for detection").
+# trained detector under-confident (see README, "Variants for detection").
 STUDY_METHODS = ('baseline', 'ls', 'pskd', 'pskd-iou', 'pskd-snapshot')
 STUDY_VARIANTS = {
     'pskd-a0.2': dict(method='pskd', options={'custom_hooks.0.alpha_T': 0.2}),
@@ -155,7 +155,7 @@ BCCD_MODES: Dict[str, ModeSettings] = {
     'cpu-reduced': fixed_split_mode(2, cpu_only=True, img_scale=(256, 192), cfg_options=BCCD_CPU_OPTIONS),
     # The config's schedule: full 640x480 images, 12 epochs, batch 8.
     'full': fixed_split_mode(12, cpu_only=False),
-    # The evidence study on 2 CPU cores: the lite model trained to convergence (12 epochs, 11 taught passes).
+    # The evidence study on 2 CPU cores: the lite model on a full 12-epoch schedule (11 taught passes).
     'lite': fixed_split_mode(
         12,
         cpu_only=True,
