@@ -10,7 +10,7 @@ from .modes import ModeSettings
 from .report import make_report
 from .run_config import run_spec
 from .step_times import attach_reference_step_times
-from .worker import launch_worker
+from .worker import WorkerFailed, launch_worker
 
 
 def run_benchmark(
@@ -39,8 +39,8 @@ def run_benchmark(
         label = f'[{index}/{len(specs)}] {spec["method"]} seed {spec["seed"]}'
         try:
             result = launch_worker(spec, settings.cpu_only)
-        except RuntimeError as error:
-            log = osp.relpath(osp.join(spec['work_dir'], 'worker.log'), out_dir)
+        except WorkerFailed as error:
+            log = osp.relpath(error.log_file, out_dir)
             failed.append(dict(method=spec['method'], seed=spec['seed'], worker_log=log))
             print(f'{label}: FAILED ({time.time() - start:.0f} s), going on with the others: {error}', flush=True)
             continue

@@ -112,12 +112,20 @@ def run_worker(spec_file: str) -> None:
         json.dump(result, f, indent=2)
 
 
+class WorkerFailed(RuntimeError):
+    """A worker process exited with an error; ``log_file`` is its ``worker.log``."""
+
+    def __init__(self, message: str, log_file: str) -> None:
+        super().__init__(message)
+        self.log_file = log_file
+
+
 def launch_worker(spec: Dict[str, Any], cpu_only: bool) -> Dict[str, Any]:
     """Run one worker subprocess (the command line with ``--worker``, output to ``<work_dir>/worker.log``) and
     return its result.
 
     Raises:
-        RuntimeError: If the worker fails; the message ends with the log's tail.
+        WorkerFailed: If the worker fails; the message ends with the log's tail.
     """
     work_dir = spec['work_dir']
     os.makedirs(work_dir)
@@ -137,6 +145,7 @@ def launch_worker(spec: Dict[str, Any], cpu_only: bool) -> Dict[str, Any]:
     if proc.returncode != 0:
         with open(log_file) as f:
             tail = f.read()[-4000:]
-        raise RuntimeError(f'{spec["method"]} seed {spec["seed"]} failed ({proc.returncode}), see {log_file}:\n{tail}')
+        message = f'{spec["method"]} seed {spec["seed"]} failed ({proc.returncode}), see {log_file}:\n{tail}'
+        raise WorkerFailed(message, log_file)
     with open(osp.join(work_dir, 'result.json')) as f:
         return json.load(f)
