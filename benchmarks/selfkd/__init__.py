@@ -11,7 +11,8 @@ Modules, in the order a benchmark uses them:
     posthoc      LaECE_0 and post-hoc calibrated D-ECE / LaECE_0 from a run's held-out detections
     report       the report of a benchmark's runs, as results.json holds it
     benchmark    every (seed, method) run of a benchmark, into one report
-    merge        one report of the finished runs of earlier benchmark directories
+    merge        the finished runs of earlier benchmark directories: one report of them (--merge), or the
+                 runs a benchmark takes from them (--reuse)
     step_times   step-time references: each run against the same seed's baseline
     statistics   mean ± sample std, paired differences and their Student-t confidence intervals
     markdown     Markdown tables

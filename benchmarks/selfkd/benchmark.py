@@ -3,36 +3,20 @@
 import os.path as osp
 import time
 from dataclasses import replace
-from typing import Any, Dict, Optional
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from .families import FAMILIES
-from .modes import ModeSettings
+from .merge import reusable_runs
+from .modes import REFERENCE, ModeSettings
 from .report import make_report
 from .run_config import run_spec
 from .step_times import attach_reference_step_times
 from .worker import WorkerFailed, launch_worker
 
 
-def run_benchmark(
-    family_name: str, mode: str, settings: ModeSettings, out_dir: str, data_root: Optional[str] = None
-) -> Dict[str, Any]:
-    """Prepare the data (from ``data_root``, the family's dataset folder; None for generated data), run every
-    (seed, method) worker, seed by seed, and return the report.
-
-    A failed run does not stop the others: it is printed with its log's tail, left out of the report's runs
-    and listed in its ``failed`` (method, seed, ``worker_log`` relative to ``out_dir``); a method without a
-    finished run leaves the report's methods.
-
-    Raises:
-        SystemExit: If no run finished.
-    """
-    family = FAMILIES[family_name]
-    data = family.prepare_data(osp.join(out_dir, 'data'), settings, data_root)
-    specs = [
-        run_spec(out_dir, family, method, seed, settings, data)
-        for seed in settings.seeds
-        for method in settings.methods
-    ]
+def train_runs(specs: Sequence[Dict[str, Any]], settings: ModeSettings, out_dir: str) -> Tuple[List[dict], List[dict]]:
+    """Run one worker per spec, in order: the finished runs (``result.json`` with its ``work_dir`` relative to
+    ``out_dir``) and the failed ones (method, seed, ``worker_log`` relative to ``out_dir``), each printed."""
     runs, failed = [], []
     for index, spec in enumerate(specs, 1):
         start = time.time()
@@ -50,10 +34,52 @@ def run_benchmark(
             f'{label}: mAP {result["bbox_mAP"]:.3f}, step {result["step_time_s"]:.3f} s ({time.time() - start:.0f} s)',
             flush=True,
         )
-    if not runs:
+    return runs, failed
+
+
+def run_benchmark(
+    family_name: str,
+    mode: str,
+    settings: ModeSettings,
+    out_dir: str,
+    data_root: Optional[str] = None,
+    reuse_dirs: Sequence[str] = (),
+) -> Dict[str, Any]:
+    """Prepare the data (from ``data_root``, the family's dataset folder; None for generated data), run every
+    (seed, method) worker, seed by seed, and return the report.
+
+    A (method, seed) run that one of ``reuse_dirs`` (earlier benchmark directories, ``--reuse``) finished is
+    taken from there instead of trained (:func:`~.merge.reusable_runs`); the report lists them under
+    ``reused``. A trained run's step-time reference is the baseline of its seed trained beside it, else the
+    reused one (measured at another time).
+
+    A failed run does not stop the others: it is printed with its log's tail, left out of the report's runs
+    and listed in its ``failed`` (method, seed, ``worker_log`` relative to ``out_dir``); a method without a
+    finished run leaves the report's methods.
+
+    Raises:
+        SystemExit: If no run finished.
+    """
+    family = FAMILIES[family_name]
+    data = family.prepare_data(osp.join(out_dir, 'data'), settings, data_root)
+    reused = reusable_runs(reuse_dirs, settings, out_dir)
+    for (method, seed), run in reused.items():
+        print(f'{method} seed {seed}: reused, {run["work_dir"]}', flush=True)
+    specs = [
+        run_spec(out_dir, family, method, seed, settings, data)
+        for seed in settings.seeds
+        for method in settings.methods
+        if (method, seed) not in reused
+    ]
+    trained, failed = train_runs(specs, settings, out_dir)
+    if not trained and not reused:
         raise SystemExit(f'every run failed; see their worker.log under {osp.join(out_dir, "runs")}')
-    attach_reference_step_times(runs)
+    if trained:
+        attach_reference_step_times(trained + [run for run in reused.values() if run['method'] == REFERENCE])
+    by_key = {**reused, **{(run['method'], run['seed']): run for run in trained}}
+    runs = [by_key[(m, seed)] for seed in settings.seeds for m in settings.methods if (m, seed) in by_key]
     finished = tuple(method for method in settings.methods if any(run['method'] == method for run in runs))
     report = make_report(family_name, mode, replace(settings, methods=finished), data, runs)
+    report['reused'] = [dict(method=m, seed=seed, work_dir=run['work_dir']) for (m, seed), run in reused.items()]
     report['failed'] = failed
     return report

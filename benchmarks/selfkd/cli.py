@@ -21,6 +21,9 @@ after post-hoc isotonic calibration cross-fitted over the held-out images, the '
 and reports its mean train step time (mmengine's logged ``time`` scalar), peak GPU memory and peak host RSS;
 one process per run keeps the memory figures per run. A failed run does not stop the others: the benchmark
 reports the finished ones, names the failed ones and their logs at the end of table.md and exits with status 1.
+``--reuse DIR ...`` takes the (method, seed) runs that earlier benchmark directories finished with the same
+settings from there instead of training them again (a seed's run on the CPU repeats to the last digit; the
+step-time ratio of a run trained beside a reused baseline compares two times on the machine).
 The parent writes into ``--out-dir`` (never an existing directory):
 
     table.md         per method: mean ± sample std over seeds of bbox mAP, mAP@50, D-ECE, LaECE_0, the
@@ -46,6 +49,8 @@ The parent writes into ``--out-dir`` (never an existing directory):
     python benchmarks/selfkd_benchmark.py --table-from work_dirs/benchmarks/<timestamp>/results.json
     python benchmarks/selfkd_benchmark.py --family bccd --mode cpu-reduced --merge DIR1 DIR2 --out-dir DIR3
                                           # one table of the finished runs of earlier (e.g. interrupted) benchmarks
+    python benchmarks/selfkd_benchmark.py --family bccd --mode lite --seeds 0 1 2 --methods baseline ls \\
+        --reuse DIR1 --out-dir DIR4       # trains only the runs DIR1 lacks (here ls: DIR1 has the baselines)
     python benchmarks/selfkd_benchmark.py --family bccd --methods pskd --epochs 4 \\
         --cfg-options optim_wrapper.optimizer.lr=0.005 \\
         --variant pskd-a0.4 pskd custom_hooks.0.alpha_T=0.4   # a sweep: extra runs with their own config options
@@ -221,8 +226,18 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         help='train nothing: write the table of the finished runs of these earlier benchmark '
         'directories (same --family and --mode; e.g. an interrupted run and its completion)',
     )
+    parser.add_argument(
+        '--reuse',
+        nargs='+',
+        metavar='BENCH_DIR',
+        help='take the (method, seed) runs that these earlier benchmark directories finished (same --family, '
+        '--mode, --epochs, --cfg-options and variant options) from there instead of training them again; '
+        'train the rest',
+    )
     parser.add_argument('--worker', metavar='SPEC_JSON', help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.merge and args.reuse:
+        parser.error('--merge trains nothing and --reuse trains what its directories lack: give one of them')
     args.mode = args.mode or next(iter(FAMILIES[args.family].modes))
     return args
 
@@ -246,7 +261,8 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     if args.merge:
         report = merge_runs(args.family, args.mode, settings, [osp.abspath(d) for d in args.merge], out_dir, data_root)
     else:
-        report = run_benchmark(args.family, args.mode, settings, out_dir, data_root)
+        reuse_dirs = [osp.abspath(d) for d in args.reuse or ()]
+        report = run_benchmark(args.family, args.mode, settings, out_dir, data_root, reuse_dirs)
     table = write_outputs(report, out_dir)
     print(
         f'\n{table}\nwritten to {out_dir} (table.md, reliability.png, results.json) in {time.time() - start:.0f} s',

@@ -1,5 +1,6 @@
-"""One report of the finished runs of earlier benchmark directories of one family and mode, e.g. of an
-interrupted benchmark and the one that completed it (``--merge``)."""
+"""The finished runs of earlier benchmark directories of one family and mode: one report of them, e.g. of an
+interrupted benchmark and the one that completed it (``--merge``), or the runs a new benchmark takes from them
+instead of training them again (``--reuse``)."""
 
 import glob
 import json
@@ -23,8 +24,8 @@ def check_comparable(run_settings: Dict[str, Any], settings: ModeSettings, resul
     for key in COMPARABLE_SETTINGS:
         if run_settings.get(key) != expected[key]:
             raise SystemExit(
-                f'{result_file} was run with {key}={run_settings.get(key)}, this merge has '
-                f'{key}={expected[key]}: merge runs of the same --family/--mode/--epochs only'
+                f'{result_file} was run with {key}={run_settings.get(key)}, this benchmark has '
+                f'{key}={expected[key]}: merge or reuse runs of the same --family/--mode/--epochs only'
             )
 
 
@@ -70,6 +71,30 @@ def directory_runs(
     if runs:
         attach_reference_step_times(runs)
     return {(run['method'], run['seed']): run for run in runs}
+
+
+def reusable_runs(bench_dirs: Sequence[str], settings: ModeSettings, out_dir: str) -> Dict[Tuple[str, int], dict]:
+    """(method, seed) -> finished run of ``bench_dirs`` that a benchmark of ``settings`` would train: one of its
+    methods and seeds, run with comparable settings and, for a variant, the same options; later directories win.
+    Each run keeps its ``work_dir`` (relative to ``out_dir``) and its own directory's step-time reference.
+
+    Raises:
+        SystemExit: On a run of other settings (:data:`~.modes.COMPARABLE_SETTINGS`), or a run of one of the
+            benchmark's variants with other options.
+    """
+    found: Dict[Tuple[str, int], dict] = {}
+    for bench_dir in bench_dirs:
+        found.update(directory_runs(bench_dir, settings, out_dir, {}))
+    wanted = {(method, seed) for method in settings.methods for seed in settings.seeds}
+    reused = {key: run for key, run in found.items() if key in wanted}
+    for (method, _), run in reused.items():
+        expected = json.loads(json.dumps(settings.variants.get(method)))  # the options as result.json holds them
+        if run.get('variant') != expected:
+            raise SystemExit(
+                f'--reuse: {run["work_dir"]} ran {method} as {run.get("variant")}, this benchmark runs it as '
+                f'{expected}: give the variant another name, or leave that directory out of --reuse'
+            )
+    return reused
 
 
 def merge_runs(

@@ -123,10 +123,20 @@ def failed_note(report: Dict[str, Any]) -> str:
     return f'**Failed runs**, not in the tables (their worker.log, relative to this directory): {listed}.'
 
 
+def reused_note(report: Dict[str, Any]) -> str:
+    """The line naming the report's runs taken from earlier benchmark directories (``--reuse``); empty without
+    any."""
+    reused = report.get('reused', ())
+    if not reused:
+        return ''
+    listed = '; '.join(f'{run["method"]} seed {run["seed"]} ({run["work_dir"]})' for run in reused)
+    return f'**Reused runs**, trained by an earlier benchmark (their directory, relative to this one): {listed}.'
+
+
 def render_table(report: Dict[str, Any]) -> str:
     """table.md of a report as written to ``results.json``: the caption and the per-method table, the
-    paired-difference table (with more methods than the baseline), the per-seed table, the post-hoc note and
-    the failed runs."""
+    paired-difference table (with more methods than the baseline), the per-seed table, the post-hoc note, the
+    reused runs and the failed runs."""
     by_method = runs_by_method(report)
     entries = table_entries(report)
     reference_step_s = float(np.mean([run['step_time_s'] for run in by_method[REFERENCE]]))
@@ -137,6 +147,7 @@ def render_table(report: Dict[str, Any]) -> str:
         paired_table(entries, by_method[REFERENCE]),
         per_seed_table(by_method, report['seeds']),
         POSTHOC_NOTE if set(entries) - set(by_method) else '',
+        reused_note(report),
         failed_note(report),
     ]
     return '\n\n'.join(part for part in parts if part) + '\n'

@@ -1,6 +1,7 @@
 """A real cpu-tiny benchmark (baseline and PS-KD, one seed, and a variant whose run fails) through the command
 line, benchmarks/selfkd_benchmark.py: workers, table.md, reliability.png, results.json, --table-from, and a
-failed run that leaves the others reported."""
+failed run that leaves the others reported; then a second benchmark that reuses its runs (--reuse) and trains
+only the one they lack."""
 
 import json
 import math
@@ -61,3 +62,22 @@ def test_cpu_tiny_run(tmp_path):
         assert run['num_dets'] == 0 or 0 <= run['precision'] <= 1
     rebuilt = run_tool(['benchmarks/selfkd_benchmark.py', '--table-from', str(out_dir / 'results.json')])
     assert table in rebuilt.stdout
+
+    # a second benchmark takes the finished runs from the first and trains only ls, against the reused baseline
+    more = tmp_path / 'more'
+    proc = run_tool(
+        ['benchmarks/selfkd_benchmark.py', '--mode', 'cpu-tiny', '--methods', 'baseline', 'pskd', 'ls', '--seeds', '0']
+        + ['--reuse', str(out_dir), '--out-dir', str(more)]
+    )
+    assert 'baseline seed 0: reused, ../bench/runs/baseline/seed0' in proc.stdout
+    assert '[1/1] ls seed 0: mAP' in proc.stdout  # the only worker
+    reused = json.loads((more / 'results.json').read_text())
+    assert [(run['method'], run['work_dir']) for run in reused['runs']] == [
+        ('baseline', '../bench/runs/baseline/seed0'),
+        ('pskd', '../bench/runs/pskd/seed0'),
+        ('ls', 'runs/ls/seed0'),
+    ]
+    for taken, trained in zip(reused['runs'], report['runs']):  # the same numbers, a work_dir relative to `more`
+        assert {**taken, 'work_dir': trained['work_dir']} == trained
+    assert not (more / 'runs' / 'baseline').exists()
+    assert reused['runs'][2]['reference_step_s'] == report['runs'][0]['step_time_s']

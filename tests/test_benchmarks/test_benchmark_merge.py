@@ -47,7 +47,7 @@ def test_merge_keeps_variants_and_refuses_other_epochs(tmp_path):
 
     finished_run(tmp_path / 'c', run('pskd', 0, 2.0, 0.1), replace(settings, epochs=4))
     dirs = [str(tmp_path / 'a'), str(tmp_path / 'c')]
-    with pytest.raises(SystemExit, match=r'was run with epochs=4, this merge has epochs=2'):
+    with pytest.raises(SystemExit, match=r'was run with epochs=4, this benchmark has epochs=2'):
         main(['--mode', 'cpu-tiny', '--merge', *dirs, '--out-dir', str(tmp_path / 'm2')])
 
 

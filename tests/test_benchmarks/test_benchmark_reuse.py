@@ -1,0 +1,71 @@
+"""--reuse (benchmarks/selfkd/merge.py's reusable_runs, benchmark.py): a benchmark takes the runs that earlier
+benchmark directories finished with its settings instead of training them again, and refuses runs of other
+settings or other variant options. Training the runs they lack is tested by the real cpu-tiny run."""
+
+import json
+from dataclasses import replace
+
+import pytest
+
+from benchmark_reports import finished_run, run, table_rows
+from selfkd.cli import main
+from selfkd.modes import SHAPES_MODES
+
+
+def test_a_benchmark_whose_runs_are_all_finished_trains_nothing(tmp_path, capsys):
+    earlier, later = tmp_path / 'a', tmp_path / 'b'
+    for result in (run('baseline', 0, 2.0, 0.1), run('pskd', 0, 3.0, 0.5), run('ls', 0, 2.0, 0.2)):
+        finished_run(earlier, result)
+    finished_run(later, run('baseline', 0, 4.0, 0.3))  # later directories win
+    main(
+        ['--mode', 'cpu-tiny', '--methods', 'baseline', 'pskd', '--seeds', '0']
+        + ['--reuse', str(earlier), str(later), '--out-dir', str(tmp_path / 'c')]
+    )
+    out = capsys.readouterr().out
+    assert 'baseline seed 0: reused, ../b/runs/baseline/seed0' in out and '[1/' not in out  # no worker ran
+    report = json.loads((tmp_path / 'c' / 'results.json').read_text())
+    assert report['methods'] == ['baseline', 'pskd']  # ls is not one of this benchmark's methods
+    assert [(r['method'], r['seed'], r['work_dir']) for r in report['runs']] == [
+        ('baseline', 0, '../b/runs/baseline/seed0'),
+        ('pskd', 0, '../a/runs/pskd/seed0'),
+    ]
+    assert report['reused'] == [
+        dict(method='baseline', seed=0, work_dir='../b/runs/baseline/seed0'),
+        dict(method='pskd', seed=0, work_dir='../a/runs/pskd/seed0'),
+    ]
+    table = (tmp_path / 'c' / 'table.md').read_text()
+    rows = table_rows(table)
+    assert rows['baseline']['bbox mAP'] == '0.300 ± n/a' and rows['pskd']['bbox mAP'] == '0.500 ± n/a'
+    assert rows['pskd']['step-time ratio'] == '1.50'  # against its own directory's baseline, 2.0 s
+    assert table.rstrip().endswith(
+        '**Reused runs**, trained by an earlier benchmark (their directory, relative to this one): '
+        'baseline seed 0 (../b/runs/baseline/seed0); pskd seed 0 (../a/runs/pskd/seed0).'
+    )
+
+
+def test_reuse_refuses_a_variant_run_with_other_options_and_runs_of_other_settings(tmp_path):
+    settings = SHAPES_MODES['cpu-tiny']
+    other = dict(method='pskd', options={'custom_hooks.0.alpha_T': 0.2})
+    finished_run(tmp_path / 'a', run('baseline', 0, 2.0, 0.1))
+    finished_run(
+        tmp_path / 'a', run('pskd-a', 0, 3.0, 0.5, variant=other), replace(settings, variants={'pskd-a': other})
+    )
+    args = ['--mode', 'cpu-tiny', '--methods', 'baseline', '--seeds', '0', '--reuse', str(tmp_path / 'a')]
+    with pytest.raises(
+        SystemExit,
+        match=r'--reuse: \.\./a/runs/pskd-a/seed0 ran pskd-a as .*alpha_T.: 0\.2.*'
+        r'this benchmark runs it as .*alpha_T.: 0\.4.*give the variant another name',
+    ):
+        main([*args, '--variant', 'pskd-a', 'pskd', 'custom_hooks.0.alpha_T=0.4', '--out-dir', str(tmp_path / 'b')])
+
+    finished_run(tmp_path / 'c', run('baseline', 0, 2.0, 0.1), replace(settings, epochs=4))
+    with pytest.raises(SystemExit, match=r'was run with epochs=4, this benchmark has epochs=2: merge or reuse'):
+        main(['--mode', 'cpu-tiny', '--seeds', '0', '--reuse', str(tmp_path / 'c'), '--out-dir', str(tmp_path / 'd')])
+
+
+def test_reuse_and_merge_are_refused_together(tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        main(
+            ['--mode', 'cpu-tiny', '--merge', str(tmp_path), '--reuse', str(tmp_path), '--out-dir', str(tmp_path / 'm')]
+        )
+    assert '--merge trains nothing and --reuse trains what its directories lack' in capsys.readouterr().err
