@@ -6,7 +6,7 @@ import glob
 import json
 import os.path as osp
 from dataclasses import asdict, replace
-from typing import Any, Dict, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -57,20 +57,52 @@ def add_variant(variants: Dict[str, Dict[str, Any]], run: dict, result_file: str
         )
 
 
+def comparable_run(result_file: str, settings: ModeSettings, out_dir: str, variants: Dict[str, Dict[str, Any]]) -> dict:
+    """A finished run (:func:`finished_run`) whose settings are checked (:func:`check_comparable`) and whose
+    variant is recorded in ``variants`` (:func:`add_variant`)."""
+    with open(osp.join(osp.dirname(result_file), 'spec.json')) as f:
+        check_comparable(json.load(f)['settings'], settings, result_file)
+    run = finished_run(result_file, out_dir)
+    add_variant(variants, run, result_file)
+    return run
+
+
+def reused_runs(
+    bench_dir: str, settings: ModeSettings, out_dir: str, variants: Dict[str, Dict[str, Any]]
+) -> List[dict]:
+    """The runs the benchmark of ``bench_dir`` took from earlier directories (``--reuse``; its results.json's
+    ``reused``, none where the benchmark was interrupted before writing it), each with the step-time reference
+    it had there."""
+    report_file = osp.join(bench_dir, 'results.json')
+    if not osp.exists(report_file):
+        return []
+    with open(report_file) as f:
+        report = json.load(f)
+    reused = {(entry['method'], entry['seed']) for entry in report.get('reused', ())}
+    runs = []
+    for entry in report['runs']:
+        if (entry['method'], entry['seed']) in reused:
+            result_file = osp.join(bench_dir, entry['work_dir'], 'result.json')
+            runs.append(
+                {
+                    **comparable_run(result_file, settings, out_dir, variants),
+                    'reference_step_s': entry['reference_step_s'],
+                }
+            )
+    return runs
+
+
 def directory_runs(
     bench_dir: str, settings: ModeSettings, out_dir: str, variants: Dict[str, Dict[str, Any]]
 ) -> Dict[Tuple[str, int], dict]:
-    """(method, seed) -> finished run of one benchmark directory, each against that directory's baseline."""
-    runs = []
-    for result_file in sorted(glob.glob(osp.join(bench_dir, 'runs', '*', 'seed*', 'result.json'))):
-        with open(osp.join(osp.dirname(result_file), 'spec.json')) as f:
-            check_comparable(json.load(f)['settings'], settings, result_file)
-        run = finished_run(result_file, out_dir)
-        add_variant(variants, run, result_file)
-        runs.append(run)
-    if runs:
-        attach_reference_step_times(runs)
-    return {(run['method'], run['seed']): run for run in runs}
+    """(method, seed) -> finished run of one benchmark directory, its own and those it reused, each against
+    the baseline it was measured against there (the same seed's, trained beside it or reused)."""
+    pattern = osp.join(bench_dir, 'runs', '*', 'seed*', 'result.json')
+    own = [comparable_run(result_file, settings, out_dir, variants) for result_file in sorted(glob.glob(pattern))]
+    reused = reused_runs(bench_dir, settings, out_dir, variants)
+    if own:
+        attach_reference_step_times(own + [run for run in reused if run['method'] == REFERENCE])
+    return {(run['method'], run['seed']): run for run in reused + own}
 
 
 def reusable_runs(bench_dirs: Sequence[str], settings: ModeSettings, out_dir: str) -> Dict[Tuple[str, int], dict]:

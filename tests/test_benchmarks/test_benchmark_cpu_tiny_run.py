@@ -81,3 +81,14 @@ def test_cpu_tiny_run(tmp_path):
         assert {**taken, 'work_dir': trained['work_dir']} == trained
     assert not (more / 'runs' / 'baseline').exists()
     assert reused['runs'][2]['reference_step_s'] == report['runs'][0]['step_time_s']
+    # merging `more` alone reports the reused runs too, ls against the baseline it was measured against
+    run_tool(
+        ['benchmarks/selfkd_benchmark.py', '--mode', 'cpu-tiny', '--merge', str(more), '--out-dir', str(tmp_path / 'm')]
+    )
+    merged = json.loads((tmp_path / 'm' / 'results.json').read_text())
+    assert [(run['method'], run['work_dir']) for run in merged['runs']] == [
+        ('baseline', '../bench/runs/baseline/seed0'),
+        ('pskd', '../bench/runs/pskd/seed0'),
+        ('ls', '../more/runs/ls/seed0'),
+    ]
+    assert merged['runs'][2]['reference_step_s'] == report['runs'][0]['step_time_s']

@@ -1,6 +1,7 @@
 """--reuse (benchmarks/selfkd/merge.py's reusable_runs, benchmark.py): a benchmark takes the runs that earlier
-benchmark directories finished with its settings instead of training them again, and refuses runs of other
-settings or other variant options. Training the runs they lack is tested by the real cpu-tiny run."""
+benchmark directories finished with its settings instead of training them again, refuses runs of other settings
+or other variant options, and --merge of a reusing directory reports the runs it reused. Training the runs they
+lack is tested by the real cpu-tiny run."""
 
 import json
 from dataclasses import replace
@@ -37,6 +38,15 @@ def test_a_benchmark_whose_runs_are_all_finished_trains_nothing(tmp_path, capsys
     rows = table_rows(table)
     assert rows['baseline']['bbox mAP'] == '0.300 ± n/a' and rows['pskd']['bbox mAP'] == '0.500 ± n/a'
     assert rows['pskd']['step-time ratio'] == '1.50'  # against its own directory's baseline, 2.0 s
+
+    # merging the reusing directory alone gives its runs, each against the baseline it had there
+    main(['--mode', 'cpu-tiny', '--merge', str(tmp_path / 'c'), '--out-dir', str(tmp_path / 'm')])
+    merged = json.loads((tmp_path / 'm' / 'results.json').read_text())
+    assert [(r['method'], r['work_dir']) for r in merged['runs']] == [
+        ('baseline', '../b/runs/baseline/seed0'),
+        ('pskd', '../a/runs/pskd/seed0'),
+    ]
+    assert table_rows((tmp_path / 'm' / 'table.md').read_text())['pskd']['step-time ratio'] == '1.50'
     assert table.rstrip().endswith(
         '**Reused runs**, trained by an earlier benchmark (their directory, relative to this one): '
         'baseline seed 0 (../b/runs/baseline/seed0); pskd seed 0 (../a/runs/pskd/seed0).'
