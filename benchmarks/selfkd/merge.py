@@ -96,7 +96,13 @@ def directory_runs(
     bench_dir: str, settings: ModeSettings, out_dir: str, variants: Dict[str, Dict[str, Any]]
 ) -> Dict[Tuple[str, int], dict]:
     """(method, seed) -> finished run of one benchmark directory, its own and those it reused, each against
-    the baseline it was measured against there (the same seed's, trained beside it or reused)."""
+    the baseline it was measured against there (the same seed's, trained beside it or reused).
+
+    Raises:
+        SystemExit: If ``bench_dir`` has neither ``runs/`` nor ``results.json`` (not a benchmark directory).
+    """
+    if not (osp.isdir(osp.join(bench_dir, 'runs')) or osp.isfile(osp.join(bench_dir, 'results.json'))):
+        raise SystemExit(f'{bench_dir} is not a benchmark directory (no runs/, no results.json): check the path')
     pattern = osp.join(bench_dir, 'runs', '*', 'seed*', 'result.json')
     own = [comparable_run(result_file, settings, out_dir, variants) for result_file in sorted(glob.glob(pattern))]
     reused = reused_runs(bench_dir, settings, out_dir, variants)

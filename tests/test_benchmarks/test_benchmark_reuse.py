@@ -79,3 +79,9 @@ def test_reuse_and_merge_are_refused_together(tmp_path, capsys):
             ['--mode', 'cpu-tiny', '--merge', str(tmp_path), '--reuse', str(tmp_path), '--out-dir', str(tmp_path / 'm')]
         )
     assert '--merge trains nothing and --reuse trains what its directories lack' in capsys.readouterr().err
+
+
+def test_reuse_refuses_a_directory_that_is_not_a_benchmark(tmp_path):
+    (tmp_path / 'typo').mkdir()
+    with pytest.raises(SystemExit, match=r'typo is not a benchmark directory \(no runs/, no results.json\)'):
+        main(['--mode', 'cpu-tiny', '--reuse', str(tmp_path / 'typo'), '--out-dir', str(tmp_path / 'b')])
