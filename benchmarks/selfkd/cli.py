@@ -50,7 +50,8 @@ The parent writes into ``--out-dir`` (never an existing directory):
     python benchmarks/selfkd_benchmark.py --family bccd --mode cpu-reduced --merge DIR1 DIR2 --out-dir DIR3
                                           # one table of the finished runs of earlier (e.g. interrupted) benchmarks
     python benchmarks/selfkd_benchmark.py --family bccd --mode lite --seeds 0 1 2 --methods baseline ls \\
-        --reuse DIR1 --out-dir DIR4       # trains only the runs DIR1 lacks (here ls: DIR1 has the baselines)
+        --reuse DIR1 --out-dir DIR4       # trains only the runs DIR1 lacks (here ls: DIR1 has the baselines);
+                                          # the same command with --reuse resumes an interrupted benchmark
     python benchmarks/selfkd_benchmark.py --family bccd --methods pskd --epochs 4 \\
         --cfg-options optim_wrapper.optimizer.lr=0.005 \\
         --variant pskd-a0.4 pskd custom_hooks.0.alpha_T=0.4   # a sweep: extra runs with their own config options
