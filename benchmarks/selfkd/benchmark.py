@@ -7,7 +7,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from .families import FAMILIES
 from .merge import reusable_runs
-from .modes import REFERENCE, ModeSettings
+from .modes import ModeSettings
 from .report import make_report
 from .run_config import run_spec
 from .step_times import attach_reference_step_times
@@ -75,7 +75,7 @@ def run_benchmark(
     if not trained and not reused:
         raise SystemExit(f'every run failed; see their worker.log under {osp.join(out_dir, "runs")}')
     if trained:
-        attach_reference_step_times(trained + [run for run in reused.values() if run['method'] == REFERENCE])
+        attach_reference_step_times(trained, reused.values())
     by_key = {**reused, **{(run['method'], run['seed']): run for run in trained}}
     runs = [by_key[(m, seed)] for seed in settings.seeds for m in settings.methods if (m, seed) in by_key]
     finished = tuple(method for method in settings.methods if any(run['method'] == method for run in runs))

@@ -107,7 +107,7 @@ def directory_runs(
     own = [comparable_run(result_file, settings, out_dir, variants) for result_file in sorted(glob.glob(pattern))]
     reused = reused_runs(bench_dir, settings, out_dir, variants)
     if own:
-        attach_reference_step_times(own + [run for run in reused if run['method'] == REFERENCE])
+        attach_reference_step_times(own, reused)
     return {(run['method'], run['seed']): run for run in reused + own}
 
 
