@@ -23,7 +23,9 @@ one process per run keeps the memory figures per run. A failed run does not stop
 reports the finished ones, names the failed ones and their logs at the end of table.md and exits with status 1.
 ``--reuse DIR ...`` takes the (method, seed) runs that earlier benchmark directories finished with the same
 settings from there instead of training them again (a seed's run on the CPU repeats to the last digit; the
-step-time ratio of a run trained beside a reused baseline compares two times on the machine).
+step-time ratio of a run trained beside a reused baseline compares two times on the machine). A report file
+(``--reuse docs/benchmarks_aquarium_lite.json``) works too: its runs are copied under ``reused/`` of the new
+directory (numbers only: no pairs.npz, so they are left out of reliability.png).
 The parent writes into ``--out-dir`` (never an existing directory):
 
     table.md         per method: mean ± sample std over seeds of bbox mAP, mAP@50, D-ECE, LaECE_0, the
@@ -34,6 +36,7 @@ The parent writes into ``--out-dir`` (never an existing directory):
     reliability.png  reliability diagrams side by side, one panel per method, pooled over seeds
     results.json     settings and per-run numbers (``--table-from results.json`` rebuilds the table)
     runs/<method>/seed<k>/  each run's mmengine work dir, worker.log, result.json, pairs.npz and dets.pkl
+    reused/<n>-<file>/<method>/seed<k>/  result.json and spec.json of each run taken from the n-th --reuse, a report
     data/            the family's data, prepared for this benchmark
 
     python benchmarks/selfkd_benchmark.py --mode cpu-tiny                  # CI smoke run: baseline, pskd
@@ -230,10 +233,11 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument(
         '--reuse',
         nargs='+',
-        metavar='BENCH_DIR',
-        help='take the (method, seed) runs that these earlier benchmark directories finished (same --family, '
-        '--mode, --epochs, --cfg-options and variant options) from there instead of training them again; '
-        'train the rest',
+        metavar='BENCH_DIR_OR_RESULTS_JSON',
+        help='take the (method, seed) runs that these earlier benchmark directories, or benchmark reports '
+        '(a results.json, e.g. docs/benchmarks_aquarium_lite.json: its runs are copied under OUT_DIR/reused/), '
+        'finished (same --family, --mode, --epochs, --cfg-options and variant options) from there instead of '
+        'training them again; train the rest',
     )
     parser.add_argument('--worker', metavar='SPEC_JSON', help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -265,10 +269,10 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
         reuse_dirs = [osp.abspath(d) for d in args.reuse or ()]
         report = run_benchmark(args.family, args.mode, settings, out_dir, data_root, reuse_dirs)
     table = write_outputs(report, out_dir)
-    print(
-        f'\n{table}\nwritten to {out_dir} (table.md, reliability.png, results.json) in {time.time() - start:.0f} s',
-        flush=True,
+    written = ', '.join(
+        name for name in ('table.md', 'reliability.png', 'results.json') if osp.exists(osp.join(out_dir, name))
     )
+    print(f'\n{table}\nwritten to {out_dir} ({written}) in {time.time() - start:.0f} s', flush=True)
     if report.get('failed'):
         table_file = osp.join(out_dir, 'table.md')
         raise SystemExit(f'{len(report["failed"])} run(s) failed (listed at the end of {table_file})')

@@ -4,6 +4,7 @@ instead of training them again (``--reuse``)."""
 
 import glob
 import json
+import os
 import os.path as osp
 from dataclasses import asdict, replace
 from typing import Any, Dict, List, Optional, Sequence, Tuple
@@ -111,18 +112,84 @@ def directory_runs(
     return {(run['method'], run['seed']): run for run in reused + own}
 
 
-def reusable_runs(bench_dirs: Sequence[str], settings: ModeSettings, out_dir: str) -> Dict[Tuple[str, int], dict]:
-    """(method, seed) -> finished run of ``bench_dirs`` that a benchmark of ``settings`` would train: one of its
-    methods and seeds, run with comparable settings and, for a variant, the same options; later directories win.
-    Each run keeps its ``work_dir`` (relative to ``out_dir``) and its own directory's step-time reference.
+def copy_report_run(entry: dict, report_settings: Dict[str, Any], run_dir: str) -> None:
+    """Write a run of a report (one entry of its ``runs``) into ``run_dir`` as a finished run: its ``result.json``
+    (the entry, less the report's ``work_dir`` and ``reference_step_s``) and ``spec.json`` (the report's
+    settings), as the run's own directory held them; its ``pairs.npz``, detections and logs are not in a report."""
+    os.makedirs(run_dir)
+    result = {key: value for key, value in entry.items() if key not in ('work_dir', 'reference_step_s')}
+    with open(osp.join(run_dir, 'result.json'), 'w') as f:
+        json.dump(result, f, indent=2)
+    with open(osp.join(run_dir, 'spec.json'), 'w') as f:
+        json.dump(dict(settings=report_settings), f, indent=2)
+
+
+def read_report(report_file: str) -> Dict[str, Any]:
+    """A benchmark report (``results.json``).
+
+    Raises:
+        SystemExit: If ``report_file`` is not one (not JSON, or no ``settings`` and ``runs``).
+    """
+    with open(report_file) as f:
+        try:
+            report = json.load(f)
+        except json.JSONDecodeError:
+            report = None
+    if not isinstance(report, dict) or not {'settings', 'runs'} <= report.keys():
+        raise SystemExit(f'{report_file} is not a benchmark report (a results.json): check the path')
+    return report
+
+
+def report_file_runs(
+    report_file: str, settings: ModeSettings, out_dir: str, copy_name: str
+) -> Dict[Tuple[str, int], dict]:
+    """(method, seed) -> run of a benchmark report (a ``results.json``, e.g. a published
+    ``docs/benchmarks_*.json``) that a benchmark of ``settings`` would train, copied into
+    ``out_dir/reused/<copy_name>/<method>/seed<k>/`` (:func:`copy_report_run`) so that the new directory holds
+    every run it reports; each keeps the step-time reference it had in the report.
+
+    Raises:
+        SystemExit: If the report was run with other settings (:data:`~.modes.COMPARABLE_SETTINGS`), or one of
+            its runs lacks ``precision`` or ``reference_step_s`` (reports written before runs carried them).
+    """
+    report = read_report(report_file)
+    check_comparable(report['settings'], settings, report_file)
+    wanted = {(method, seed) for method in settings.methods for seed in settings.seeds}
+    copy_root = osp.join(out_dir, 'reused', copy_name)
+    runs = {}
+    for entry in report['runs']:
+        key = (entry['method'], entry['seed'])
+        if key not in wanted:
+            continue
+        if 'precision' not in entry or 'reference_step_s' not in entry:
+            raise SystemExit(
+                f'{report_file}: {key[0]} seed {key[1]} has no precision or reference_step_s (a report older '
+                'than them): reuse the benchmark directory it was written in instead'
+            )
+        run_dir = osp.join(copy_root, key[0], f'seed{key[1]}')
+        copy_report_run(entry, report['settings'], run_dir)
+        runs[key] = {**entry, 'work_dir': osp.relpath(run_dir, out_dir)}
+    return runs
+
+
+def reusable_runs(sources: Sequence[str], settings: ModeSettings, out_dir: str) -> Dict[Tuple[str, int], dict]:
+    """(method, seed) -> finished run of ``sources`` that a benchmark of ``settings`` would train: one of its
+    methods and seeds, run with comparable settings and, for a variant, the same options; later sources win.
+    A source is an earlier benchmark directory (:func:`directory_runs`) or a benchmark report, its
+    ``results.json`` (:func:`report_file_runs`: its runs are copied into ``out_dir``). Each run keeps its
+    ``work_dir`` (relative to ``out_dir``) and the step-time reference it had.
 
     Raises:
         SystemExit: On a run of other settings (:data:`~.modes.COMPARABLE_SETTINGS`), or a run of one of the
             benchmark's variants with other options.
     """
     found: Dict[Tuple[str, int], dict] = {}
-    for bench_dir in bench_dirs:
-        found.update(directory_runs(bench_dir, settings, out_dir, {}))
+    for index, source in enumerate(sources, 1):
+        if osp.isfile(source):
+            copy_name = f'{index}-{osp.splitext(osp.basename(source))[0]}'  # two results.json stay apart
+            found.update(report_file_runs(source, settings, out_dir, copy_name))
+        else:
+            found.update(directory_runs(source, settings, out_dir, {}))
     wanted = {(method, seed) for method in settings.methods for seed in settings.seeds}
     reused = {key: run for key, run in found.items() if key in wanted}
     for (method, _), run in reused.items():
