@@ -55,6 +55,8 @@ The parent writes into ``--out-dir`` (never an existing directory):
     python benchmarks/selfkd_benchmark.py --family bccd --mode lite --seeds 0 1 2 --methods baseline ls \\
         --reuse DIR1 --out-dir DIR4       # trains only the runs DIR1 lacks (here ls: DIR1 has the baselines);
                                           # the same command with --reuse resumes an interrupted benchmark
+    python benchmarks/selfkd_benchmark.py --family aquarium --mode lite --seeds 0 --methods baseline pskd-iou \\
+        --reuse docs/benchmarks_aquarium_lite.json   # the published report's baseline seed 0, pskd-iou trained
     python benchmarks/selfkd_benchmark.py --family bccd --methods pskd --epochs 4 \\
         --cfg-options optim_wrapper.optimizer.lr=0.005 \\
         --variant pskd-a0.4 pskd custom_hooks.0.alpha_T=0.4   # a sweep: extra runs with their own config options
