@@ -43,13 +43,13 @@ def run_benchmark(
     settings: ModeSettings,
     out_dir: str,
     data_root: Optional[str] = None,
-    reuse_dirs: Sequence[str] = (),
+    reuse_sources: Sequence[str] = (),
 ) -> Dict[str, Any]:
     """Prepare the data (from ``data_root``, the family's dataset folder; None for generated data), run every
     (seed, method) worker, seed by seed, and return the report.
 
-    A (method, seed) run that one of ``reuse_dirs`` (earlier benchmark directories, ``--reuse``) finished is
-    taken from there instead of trained (:func:`~.merge.reusable_runs`); the report lists them under
+    A (method, seed) run that one of ``reuse_sources`` (earlier benchmark directories or reports, ``--reuse``)
+    finished is taken from there instead of trained (:func:`~.merge.reusable_runs`); the report lists them under
     ``reused``. A trained run's step-time reference is the baseline of its seed trained beside it, else the
     reused one (measured at another time).
 
@@ -62,7 +62,7 @@ def run_benchmark(
     """
     family = FAMILIES[family_name]
     data = family.prepare_data(osp.join(out_dir, 'data'), settings, data_root)
-    reused = reusable_runs(reuse_dirs, settings, out_dir)
+    reused = reusable_runs(reuse_sources, settings, out_dir)
     for (method, seed), run in reused.items():
         print(f'{method} seed {seed}: reused, {run["work_dir"]}', flush=True)
     specs = [

@@ -268,8 +268,8 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     if args.merge:
         report = merge_runs(args.family, args.mode, settings, [osp.abspath(d) for d in args.merge], out_dir, data_root)
     else:
-        reuse_dirs = [osp.abspath(d) for d in args.reuse or ()]
-        report = run_benchmark(args.family, args.mode, settings, out_dir, data_root, reuse_dirs)
+        reuse_sources = [osp.abspath(source) for source in args.reuse or ()]
+        report = run_benchmark(args.family, args.mode, settings, out_dir, data_root, reuse_sources)
     table = write_outputs(report, out_dir)
     written = ', '.join(
         name for name in ('table.md', 'reliability.png', 'results.json') if osp.exists(osp.join(out_dir, name))

@@ -7,7 +7,7 @@ import json
 import os
 import os.path as osp
 from dataclasses import asdict, replace
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Set, Tuple
 
 import numpy as np
 
@@ -141,10 +141,10 @@ def read_report(report_file: str) -> Dict[str, Any]:
 
 
 def report_file_runs(
-    report_file: str, settings: ModeSettings, out_dir: str, copy_name: str
+    report_file: str, settings: ModeSettings, out_dir: str, wanted: Set[Tuple[str, int]], copy_name: str
 ) -> Dict[Tuple[str, int], dict]:
     """(method, seed) -> run of a benchmark report (a ``results.json``, e.g. a published
-    ``docs/benchmarks_*.json``) that a benchmark of ``settings`` would train, copied into
+    ``docs/benchmarks_*.json``) that is one of ``wanted`` (the benchmark's methods and seeds), copied into
     ``out_dir/reused/<copy_name>/<method>/seed<k>/`` (:func:`copy_report_run`) so that the new directory holds
     every run it reports; each keeps the step-time reference it had in the report.
 
@@ -154,7 +154,6 @@ def report_file_runs(
     """
     report = read_report(report_file)
     check_comparable(report['settings'], settings, report_file)
-    wanted = {(method, seed) for method in settings.methods for seed in settings.seeds}
     copy_root = osp.join(out_dir, 'reused', copy_name)
     runs = {}
     for entry in report['runs']:
@@ -183,14 +182,14 @@ def reusable_runs(sources: Sequence[str], settings: ModeSettings, out_dir: str) 
         SystemExit: On a run of other settings (:data:`~.modes.COMPARABLE_SETTINGS`), or a run of one of the
             benchmark's variants with other options.
     """
+    wanted = {(method, seed) for method in settings.methods for seed in settings.seeds}
     found: Dict[Tuple[str, int], dict] = {}
     for index, source in enumerate(sources, 1):
         if osp.isfile(source):
             copy_name = f'{index}-{osp.splitext(osp.basename(source))[0]}'  # two results.json stay apart
-            found.update(report_file_runs(source, settings, out_dir, copy_name))
+            found.update(report_file_runs(source, settings, out_dir, wanted, copy_name))
         else:
             found.update(directory_runs(source, settings, out_dir, {}))
-    wanted = {(method, seed) for method in settings.methods for seed in settings.seeds}
     reused = {key: run for key, run in found.items() if key in wanted}
     for (method, _), run in reused.items():
         expected = json.loads(json.dumps(settings.variants.get(method)))  # the options as result.json holds them
