@@ -9,7 +9,7 @@ from typing import Dict, List, Sequence
 
 from .markdown import markdown_table
 from .modes import REFERENCE
-from .statistics import format_difference, paired_differences
+from .statistics import format_difference, paired_differences, seeds_note
 
 # (column, run key, scale, digits): mAPs in AP points (x 100), calibration errors as they are.
 DIFFERENCES = (
@@ -27,12 +27,14 @@ CAPTION = (
 
 
 def paired_row(label: str, runs: Sequence[dict], reference_runs: Sequence[dict]) -> List[str]:
-    """The cells of one entry: its label, the seeds paired with a baseline run, one cell per :data:`DIFFERENCES`."""
+    """The cells of one entry: its label, the seeds paired with a baseline run, one cell per :data:`DIFFERENCES`
+    (``(k of n seeds)`` after a difference defined on only ``k`` of them)."""
     paired_seeds = {run['seed'] for run in runs} & {run['seed'] for run in reference_runs}
     cells = [label, str(len(paired_seeds))]
     for _, key, scale, digits in DIFFERENCES:
         differences = paired_differences(runs, reference_runs, key)
-        cells.append(format_difference(list(differences.values()), scale, digits))
+        cell = format_difference(list(differences.values()), scale, digits)
+        cells.append(cell + (seeds_note(len(differences), len(paired_seeds)) if differences else ''))
     return cells
 
 

@@ -31,11 +31,20 @@ def mean_std(values: Sequence[Optional[float]]) -> Tuple[Optional[float], Option
 
 
 def format_mean_std(values: Sequence[Optional[float]], digits: int = 3) -> str:
-    """``'mean ± std'`` of :func:`mean_std`, with ``n/a`` for what is undefined."""
+    """``'mean ± std'`` of :func:`mean_std` over ``values``, one per seed, with ``n/a`` for what is undefined;
+    ``(k of n seeds)`` after it when only ``k`` of the ``n`` values are defined (e.g. a run without any
+    detection has no D-ECE)."""
     mean, std = mean_std(values)
     if mean is None:
         return 'n/a'
-    return f'{mean:.{digits}f} ± ' + ('n/a' if std is None else f'{std:.{digits}f}')
+    cell = f'{mean:.{digits}f} ± ' + ('n/a' if std is None else f'{std:.{digits}f}')
+    return cell + seeds_note(sum(finite(v) is not None for v in values), len(values))
+
+
+def seeds_note(defined: int, seeds: int) -> str:
+    """``' (k of n seeds)'`` when a number is defined for only ``k = defined`` of the ``n = seeds`` seeds, else
+    empty."""
+    return f' ({defined} of {seeds} seeds)' if defined < seeds else ''
 
 
 def t_quantile(probability: float, dof: int) -> float:

@@ -24,7 +24,7 @@ def test_mean_std_is_mean_and_sample_std():
 
 def test_mean_std_undefined_values():
     assert format_mean_std([0.5]) == '0.500 ± n/a'  # one seed: no sample std
-    assert format_mean_std([0.1, None, float('nan'), 0.3]) == '0.200 ± 0.141'  # D-ECE without detections
+    assert format_mean_std([0.1, None, float('nan'), 0.3]) == '0.200 ± 0.141 (2 of 4 seeds)'  # D-ECE without detections
     assert format_mean_std([None]) == 'n/a'
     assert format_mean_std([1278, 1300], digits=0) == '1289 ± 16'  # detection counts
 

@@ -41,11 +41,30 @@ def test_a_diverged_run_is_reported_not_averaged_away():
     table = render_table(report(runs, methods=['baseline', 'cskd'], seeds=[0, 1]))
     rows = table_rows(table)
     assert rows['cskd (loss NaN in 1/2 seeds)']['bbox mAP'] == '0.100 ± 0.141'
-    assert rows['cskd (loss NaN in 1/2 seeds)']['D-ECE'] == '0.100 ± n/a'
+    assert rows['cskd (loss NaN in 1/2 seeds)']['D-ECE'] == '0.100 ± n/a (1 of 2 seeds)'
     assert coco_ap({}, 'coco/bbox_mAP') == 0.0  # CocoMetric reports nothing without detections
     per_seed = tables(table)[2]
     assert per_seed['cskd']['seed 0'] == '0.000 / n/a / n/a (loss NaN)'
     assert per_seed['baseline']['seed 1'] == 'not run'
+
+
+def test_a_run_without_detections_is_named_in_the_means_and_differences_it_is_left_out_of():
+    # pskd seed 1 collapsed: no detection at score >= 0.3, so no D-ECE; its mAP still counts
+    baseline = [run('baseline', seed, 1.0, 0.5, dece=dece) for seed, dece in enumerate([0.10, 0.12, 0.14])]
+    pskd = [
+        run('pskd', seed, 1.0, mAP, dece=dece)
+        for seed, (mAP, dece) in enumerate([(0.5, 0.08), (0.0, None), (0.5, 0.11)])
+    ]
+    main, paired, per_seed = tables(
+        render_table(report([*baseline, *pskd], methods=['baseline', 'pskd'], seeds=[0, 1, 2]))
+    )
+    assert main['pskd']['D-ECE'] == '0.095 ± 0.021 (2 of 3 seeds)'  # mean of 0.08, 0.11; std 0.03 / sqrt(2)
+    assert main['pskd']['bbox mAP'] == '0.333 ± 0.289'  # all three seeds
+    assert main['baseline']['D-ECE'] == '0.120 ± 0.020'
+    assert paired['pskd']['paired seeds'] == '3'
+    assert paired['pskd']['Δ D-ECE'] == '-0.025 [-0.089, +0.039] (2 of 3 seeds)'  # -0.02, -0.03: t(1) = 12.71
+    assert paired['pskd']['Δ bbox mAP (points)'] == '-16.7 [-88.4, +55.0]'
+    assert per_seed['pskd']['seed 1'] == '0.000 / n/a / n/a'
 
 
 def test_detections_at_score_0_3_and_their_precision():
