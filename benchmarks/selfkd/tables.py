@@ -5,6 +5,7 @@ from typing import Any, Dict, List, Sequence
 
 import numpy as np
 
+from .divergence import training_flag
 from .markdown import markdown_table
 from .modes import REFERENCE
 from .paired import paired_table
@@ -90,9 +91,10 @@ def table_caption(report: Dict[str, Any]) -> str:
 
 
 def row_label(label: str, runs: Sequence[dict]) -> str:
-    """``label``, with the number of seeds whose loss went to NaN if any did."""
-    diverged = sum(run.get('diverged', False) for run in runs)
-    return f'{label} (loss NaN in {diverged}/{len(runs)} seeds)' if diverged else label
+    """``label``, with the number of seeds whose loss went to NaN or spiked (selfkd/divergence.py), if any."""
+    flags = [training_flag(run) for run in runs]
+    notes = [f'{flag} in {flags.count(flag)}/{len(runs)} seeds' for flag in ('loss NaN', 'loss spike') if flag in flags]
+    return f'{label} ({"; ".join(notes)})' if notes else label
 
 
 def method_row(label: str, runs: Sequence[dict], fallback_reference_s: float) -> List[str]:

@@ -15,6 +15,7 @@ import numpy as np
 import torch
 from mmengine.runner import Runner
 
+from .divergence import peak_loss_ratio
 from .paths import ENTRY_POINT, REPO
 from .posthoc import posthoc_numbers
 from .run_config import build_run_config
@@ -100,6 +101,7 @@ def run_worker(spec_file: str) -> None:
         num_dets=int(metrics['calib/num_dets']),
         precision=finite(metrics['calib/precision']),
         diverged=not math.isfinite(scalars[-1]['loss']),
+        peak_loss_ratio=peak_loss_ratio(scalars),
         step_time_s=step_time_s,
         timed_iters=timed_iters,
         train_s=train_s,

@@ -60,6 +60,7 @@ def test_cpu_tiny_run(tmp_path):
         assert math.isfinite(run['step_time_s']) and run['peak_rss_mib'] > 100
         assert (out_dir / run['work_dir'] / 'pairs.npz').exists() and (out_dir / run['work_dir'] / 'dets.pkl').exists()
         assert run['num_dets'] == 0 or 0 <= run['precision'] <= 1
+        assert 0 < run['peak_loss_ratio'] < 10 and not run['diverged']  # trained normally: no flag
     rebuilt = run_tool(['benchmarks/selfkd_benchmark.py', '--table-from', str(out_dir / 'results.json')])
     assert table in rebuilt.stdout
 
