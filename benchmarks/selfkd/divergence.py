@@ -16,6 +16,11 @@ import numpy as np
 LOSS_SPIKE_RATIO = 10.0
 
 
+def loss_went_nan(scalars: Sequence[dict]) -> bool:
+    """Whether the last logged training ``loss`` is not finite (the run is flagged ``loss NaN``)."""
+    return not math.isfinite(scalars[-1]['loss'])
+
+
 def peak_loss_ratio(scalars: Sequence[dict]) -> Optional[float]:
     """The largest logged training ``loss`` over the mean logged ``loss`` of the first logged epoch.
 

@@ -2,7 +2,6 @@
 split, write ``<work_dir>/result.json``. One process per run keeps the memory figures per run."""
 
 import json
-import math
 import os
 import os.path as osp
 import resource
@@ -15,7 +14,7 @@ import numpy as np
 import torch
 from mmengine.runner import Runner
 
-from .divergence import peak_loss_ratio
+from .divergence import loss_went_nan, peak_loss_ratio
 from .paths import ENTRY_POINT, REPO
 from .posthoc import posthoc_numbers
 from .run_config import build_run_config
@@ -100,7 +99,7 @@ def run_worker(spec_file: str) -> None:
         dece=finite(metrics['calib/dece']),
         num_dets=int(metrics['calib/num_dets']),
         precision=finite(metrics['calib/precision']),
-        diverged=not math.isfinite(scalars[-1]['loss']),
+        diverged=loss_went_nan(scalars),
         peak_loss_ratio=peak_loss_ratio(scalars),
         step_time_s=step_time_s,
         timed_iters=timed_iters,

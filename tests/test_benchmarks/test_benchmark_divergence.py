@@ -2,7 +2,7 @@
 NaN loss give a run, and how the tables show them."""
 
 from benchmark_reports import report, run, tables
-from selfkd.divergence import LOSS_SPIKE_RATIO, peak_loss_ratio, training_flag
+from selfkd.divergence import LOSS_SPIKE_RATIO, loss_went_nan, peak_loss_ratio, training_flag
 from selfkd.tables import render_table
 
 
@@ -19,6 +19,12 @@ def test_peak_loss_ratio_is_the_largest_loss_over_the_first_epochs_mean():
     assert peak_loss_ratio(scalars([(1, [3.0, 1.0]), (2, [0.5])])) == 1.5
     assert peak_loss_ratio(scalars([(1, [3.0]), (2, [float('nan')])])) is None  # flagged 'loss NaN' instead
     assert peak_loss_ratio([]) is None
+
+
+def test_loss_went_nan_reads_the_last_logged_loss():
+    assert loss_went_nan(scalars([(1, [3.0]), (2, [float('nan')])]))
+    assert loss_went_nan(scalars([(1, [3.0]), (2, [float('inf')])]))
+    assert not loss_went_nan(scalars([(1, [3.0]), (2, [380.0, 2.0])]))  # a spike, not a NaN
 
 
 def test_training_flag():
