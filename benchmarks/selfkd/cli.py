@@ -179,7 +179,10 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         'full: 640x480 images, 12 epochs, 3 seeds, 8 methods (GPU); '
         'lite: the evidence study, the lite model (64-channel FPN/RPN, 256-d RoI head, 128 RoIs '
         'per image) at 320x240, 12 epochs, 3 seeds, baseline, ls, the three PS-KD strategies '
-        'and the PS-KD variants (~7.4 min per run, 2 CPU cores). aquarium: lite, full',
+        'and the PS-KD variants (~7.4 min per run, 2 CPU cores); '
+        'plateau: the lite model with the backbone frozen up to stride 16, 64 RoIs per image, 500 proposals, '
+        "one RoIAlign sample per bin, 16 epochs (the baseline's plateau), the study arms (~6 min per run). "
+        'aquarium: lite, plateau, full',
     )
     parser.add_argument(
         '--family',

@@ -81,7 +81,7 @@ def test_bccd_modes_and_methods():
     for name, settings in family.modes.items():
         assert settings.train_images is None and settings.val_images is None  # all of BCCD's images
         assert len(settings.seeds) == 3
-        assert settings.methods == (STUDY_METHODS if name == 'lite' else BENCHMARK_METHODS)
+        assert settings.methods == (STUDY_METHODS if name in ('lite', 'plateau') else BENCHMARK_METHODS)
     full = family.modes['full']
     assert full.img_scale is None and full.epochs == 12 and not full.cpu_only and not full.cfg_options
 
