@@ -115,10 +115,9 @@ LITE_OPTIONS = {
 }
 # The plateau recipe: the lite model made cheaper where a trained lite step spends its time, so that the
 # baseline's bbox mAP plateau (16 epochs) fits in about 6 minutes per run with its test on 2 idle CPU cores.
-# Measured on trained lite weights, the same batches alternating in one process: one RoIAlign sample per bin
-# (the adaptive count makes RoIAlign's backward pass ~15 % of a step) takes the step to 0.82x; with the backbone
-# frozen up to its stride-16 layers (conv1, layers 1-4) 0.53x; with 1000/500 training proposals before/after NMS
-# 0.48x; 64 sampled RoIs per image instead of 128 take 0.92x of that.
+# benchmarks/step_time_options.py on a 16-epoch lite checkpoint, each option added to the ones before: one
+# RoIAlign sample per bin 0.85x the lite step, the backbone frozen up to its stride-16 layers (conv1, layers 1-4)
+# 0.57x, 1000/500 training proposals before/after NMS 0.52x, 64 sampled RoIs per image 0.46x (docs/benchmarks.md).
 PLATEAU_OPTIONS = {
     **LITE_OPTIONS,
     'model.backbone.frozen_stages': 4,
@@ -165,6 +164,19 @@ def fixed_split_mode(
     )
 
 
+def study_mode(epochs: int, cfg_options: Dict[str, Any]) -> ModeSettings:
+    """A mode of the evidence study: ``epochs`` on 2 CPU cores at 320x240, the study's arms, every method with
+    ``cfg_options`` (the model's size)."""
+    return fixed_split_mode(
+        epochs,
+        cpu_only=True,
+        methods=STUDY_METHODS,
+        img_scale=(320, 240),
+        cfg_options=cfg_options,
+        variants=STUDY_VARIANTS,
+    )
+
+
 # BCCD's splits are fixed (205 train / 87 val / 72 test images): all images are used, 26 iterations per epoch.
 BCCD_MODES: Dict[str, ModeSettings] = {
     # 8 methods x 3 seeds in ~85 min on an idle 2-core CPU: 256x192 images (no padding at the stride-32 divisor),
@@ -175,23 +187,9 @@ BCCD_MODES: Dict[str, ModeSettings] = {
     # The config's schedule: full 640x480 images, 12 epochs, batch 8.
     'full': fixed_split_mode(12, cpu_only=False),
     # The evidence study on 2 CPU cores: the lite model on a full 12-epoch schedule (11 taught passes).
-    'lite': fixed_split_mode(
-        12,
-        cpu_only=True,
-        methods=STUDY_METHODS,
-        img_scale=(320, 240),
-        cfg_options=LITE_OPTIONS,
-        variants=STUDY_VARIANTS,
-    ),
-    # The evidence study at the plateau: the plateau recipe's 16 epochs (15 taught passes), the study's arms.
-    'plateau': fixed_split_mode(
-        16,
-        cpu_only=True,
-        methods=STUDY_METHODS,
-        img_scale=(320, 240),
-        cfg_options=PLATEAU_OPTIONS,
-        variants=STUDY_VARIANTS,
-    ),
+    'lite': study_mode(12, LITE_OPTIONS),
+    # The evidence study at the plateau: the plateau recipe's 16 epochs (15 taught passes).
+    'plateau': study_mode(16, PLATEAU_OPTIONS),
 }
 
 # Aquarium's splits are fixed (448 train / 127 valid / 63 test images): 56 iterations per epoch.

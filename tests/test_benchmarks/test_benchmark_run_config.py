@@ -4,7 +4,7 @@ the held-out detections, and Aquarium's lite run config on the real data."""
 
 import json
 
-from mmdet.registry import DATASETS
+from mmdet.registry import DATASETS, MODELS
 from mmdet.utils import register_all_modules
 
 from conftest import AQUARIUM_ROOT, needs_aquarium
@@ -57,6 +57,28 @@ def test_a_variant_runs_its_method_config_with_its_options(tmp_path):
     for cfg in configs.values():  # --epochs 4: the shapes config's 8 epochs halved, the schedule with them
         warmup, steps = cfg.param_scheduler
         assert cfg.train_cfg.max_epochs == 4 and (warmup.end, steps.milestones, steps.end) == (50, [3], 4)
+
+
+def test_plateau_mode_trains_16_epochs_of_the_lite_model_with_a_frozen_backbone_and_one_roialign_sample(tmp_path):
+    """The plateau mode's run config: the lite model's widths, 16 epochs (LR steps at 8 and 11 of 12 scaled to 11
+    and 15), the backbone trainable from layer 5 on (stride 16's second half), RoIAlign at one sample per bin,
+    1000/500 training proposals, 64 RoIs."""
+    settings = resolve_settings(parse_args(['--family', 'bccd', '--mode', 'plateau', '--methods', 'pskd']))
+    assert settings.methods == ('baseline', 'pskd') and settings.img_scale == (320, 240)
+    data = PreparedData({}, train_images=205, test_images=72)
+    cfg = build_run_config(run_spec(str(tmp_path), FAMILIES['bccd'], 'pskd', 0, settings, data))
+    warmup, steps = cfg.param_scheduler
+    assert cfg.train_cfg.max_epochs == 16 and (warmup.end, steps.milestones) == (67, [11, 15])
+    assert (cfg.model.neck.out_channels, cfg.model.roi_head.bbox_head.fc_out_channels) == (64, 256)
+    rpn_proposal = cfg.model.train_cfg.rpn_proposal
+    assert (rpn_proposal.nms_pre, rpn_proposal.max_per_img, cfg.model.train_cfg.rcnn.sampler.num) == (1000, 500, 64)
+    register_all_modules()
+    cfg.model.backbone.pretrained_tv = False  # the freezing, not the weights, is under test
+    model = MODELS.build(cfg.model)
+    model.train()
+    trainable = {name.split('.')[0] for name, p in model.backbone.named_parameters() if p.requires_grad}
+    assert trainable == {'layer5', 'layer6', 'layer7', 'conv2'}
+    assert [layer.sampling_ratio for layer in model.roi_head.bbox_roi_extractor.roi_layers] == [1, 1, 1, 1]
 
 
 @needs_aquarium
