@@ -92,6 +92,8 @@ def main(argv: Optional[Sequence[str]] = None) -> List[float]:
     options = [parse_options(pairs) for pairs in args.set]
     built = [build_set(args.config, set_options, args.checkpoint) for set_options in options]
     loader = Runner.build_dataloader(built[0][2].train_dataloader, seed=0)
+    if len(loader) == 0:
+        raise SystemExit(f'{args.config}: its train_dataloader yields no batch; point it at a training set')
     batches, iterator = [], iter(loader)
     while len(batches) < args.batches:
         try:
