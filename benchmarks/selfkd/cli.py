@@ -162,6 +162,14 @@ def resolve_data_root(args: argparse.Namespace) -> Optional[str]:
     return family.data_root(args.data_root)
 
 
+def require_folder(data_root: Optional[str], given: bool) -> None:
+    """Refuse a dataset folder that does not exist (``given``: named by ``--data-root``, else the family's
+    config's default), before anything is written."""
+    if data_root is not None and not osp.isdir(data_root):
+        source = 'given' if given else "the family's config's default"
+        raise SystemExit(f'--data-root {data_root} ({source}): no such folder; give the dataset folder with --data-root')
+
+
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     """The command line (``argv``, default ``sys.argv[1:]``)."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -265,8 +273,14 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
         return
     settings = resolve_settings(args)
     data_root = resolve_data_root(args)
+    require_folder(data_root, given=args.data_root is not None)
     out_dir = osp.abspath(args.out_dir or osp.join(REPO, 'work_dirs', 'benchmarks', time.strftime('%Y%m%d_%H%M%S')))
-    os.makedirs(out_dir)  # fails if it exists: never overwrite an earlier benchmark
+    if osp.exists(out_dir):
+        raise SystemExit(
+            f'--out-dir {out_dir} exists: a benchmark never overwrites an earlier one; give a new directory '
+            '(an earlier benchmark directory is taken by --reuse or --merge)'
+        )
+    os.makedirs(out_dir)
     start = time.time()
     if args.merge:
         report = merge_runs(args.family, args.mode, settings, [osp.abspath(d) for d in args.merge], out_dir, data_root)

@@ -10,9 +10,21 @@ from selfkd.modes import BCCD_CPU_OPTIONS, BCCD_MODES, SHAPES_MODES, STUDY_METHO
 from selfkd.tables import render_table
 
 
-def test_refuses_an_existing_out_dir(tmp_path):
-    with pytest.raises(FileExistsError):
+def test_refuses_an_existing_out_dir_and_leaves_it_as_it_was(tmp_path):
+    (tmp_path / 'results.json').write_text('{}')
+    with pytest.raises(SystemExit, match=f'--out-dir {tmp_path} exists: a benchmark never overwrites'):
         main(['--mode', 'cpu-tiny', '--out-dir', str(tmp_path)])
+    assert [p.name for p in tmp_path.iterdir()] == ['results.json']
+    assert (tmp_path / 'results.json').read_text() == '{}'
+
+
+def test_refuses_a_missing_data_root_before_making_the_out_dir(tmp_path):
+    out_dir = tmp_path / 'bench'
+    missing = tmp_path / 'no-bccd'
+    argv = ['--family', 'bccd', '--mode', 'lite', '--data-root', str(missing), '--out-dir', str(out_dir)]
+    with pytest.raises(SystemExit, match=f'--data-root {missing} \\(given\\): no such folder'):
+        main(argv)
+    assert not out_dir.exists()
 
 
 def test_mode_per_family():
