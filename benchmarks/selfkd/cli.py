@@ -167,7 +167,9 @@ def require_folder(data_root: Optional[str], given: bool) -> None:
     config's default), before anything is written."""
     if data_root is not None and not osp.isdir(data_root):
         source = 'given' if given else "the family's config's default"
-        raise SystemExit(f'--data-root {data_root} ({source}): no such folder; give the dataset folder with --data-root')
+        raise SystemExit(
+            f'--data-root {data_root} ({source}): no such folder; give the dataset folder with --data-root'
+        )
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
