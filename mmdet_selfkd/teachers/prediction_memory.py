@@ -22,9 +22,10 @@ predictions, and rank 0's checkpoint holds all of it. Rows are stored as :class:
 (boxes in original-image pixels, exact integer class ids, fp16 top-k probabilities).
 """
 
-from typing import Dict, Optional, Tuple
+from typing import Dict, Optional, Sequence, Tuple
 
 import torch
+import torch.nn.functional as F
 from mmdet.structures.bbox import bbox_overlaps
 from torch import Tensor, nn
 
@@ -157,6 +158,41 @@ def best_same_label_match(boxes: Tensor, labels: Tensor, stored: TopKRows) -> Tu
     return ious.masked_fill(~same_label, -1).max(1)
 
 
+def check_share_iou_range(owner: str, share_iou_range: Optional[Sequence[float]]) -> Optional[Tuple[float, float]]:
+    """``share_iou_range`` as a ``(low, high)`` tuple of floats (None stays None); ValueError naming the fix."""
+    if share_iou_range is None:
+        return None
+    pair = tuple(share_iou_range) if isinstance(share_iou_range, (tuple, list)) else ()
+    if len(pair) != 2 or not all(isinstance(v, (int, float)) for v in pair) or not 0 <= pair[0] < pair[1] <= 1:
+        raise ValueError(
+            f'{owner}(share_iou_range={share_iou_range!r}): give (low, high) with 0 <= low < high <= 1, e.g. '
+            "(0.5, 1.0) for Faster R-CNN's positives, or None for the paper's PS-KD."
+        )
+    return float(pair[0]), float(pair[1])
+
+
+def share_by_iou(probs: Tensor, img: ImageRoIs, share_iou_range: Tuple[float, float]) -> Tensor:
+    """The rows' teachers with each positive's moved towards its one-hot label by its IoU ``u`` with its GT:
+    ``w·p + (1 - w)·onehot(y)``, ``w = clip((high - u) / (high - low), 0, 1)``; negatives' rows unchanged.
+
+    Args:
+        probs (Tensor): (N, K) teachers of the image's rows, positives first (placeholders where none).
+        img (ImageRoIs): The image's positives (boxes, their GTs' boxes and labels, original coordinates).
+        share_iou_range (tuple[float, float]): ``(low, high)``.
+
+    Returns:
+        Tensor: (N, K) teachers.
+    """
+    low, high = share_iou_range
+    num_pos = img.pos_boxes.size(0)
+    ious = bbox_overlaps(img.pos_boxes, img.gt_boxes[img.pos_gt_inds], is_aligned=True)
+    share = ((high - ious) / (high - low)).clamp(0, 1)[:, None]
+    onehot = F.one_hot(img.gt_labels[img.pos_gt_inds].long(), probs.size(1)).to(probs.dtype)
+    probs = probs.clone()
+    probs[:num_pos] = share * probs[:num_pos] + (1 - share) * onehot
+    return probs
+
+
 def _size(rows: TopKRows) -> int:
     """Bytes of a stored entry (0 for none)."""
     return 0 if rows is None else rows.nbytes()
@@ -199,17 +235,35 @@ class GTMemory(PredictionMemory):
             Faster R-CNN). A package option against ambiguous positives (IoU 0.5-0.7) teaching every
             positive of their GT; like a GT without positives, a GT with no such positive in a pass has
             no teacher in the next.
+        share_iou_range (tuple[float, float], optional): ``(low, high)``, ``0 <= low < high <= 1``: a
+            positive whose IoU with its GT is ``u`` is taught ``w·p + (1 - w)·onehot(y)`` with
+            ``w = clip((high - u) / (high - low), 0, 1)``, so that its training target is
+            ``(1 - α_t·w)·onehot(y) + α_t·w·p``: poorly localised positives (IoU near ``low``) take the
+            teacher's full share, well-localised ones (near ``high``) keep close to one-hot, and the
+            score is taught to rank a GT's detections by how well they cover it, as COCO mAP over IoU
+            0.5:0.95 does. Default None: every positive takes the full share (the paper's). A package
+            option; ``(0.5, 1.0)`` spans Faster R-CNN's positives.
     """
 
     strategy = 'gt'
 
-    def __init__(self, topk: int = 5, mean_iou_thr: float = 0.0) -> None:
+    def __init__(
+        self, topk: int = 5, mean_iou_thr: float = 0.0, share_iou_range: Optional[Sequence[float]] = None
+    ) -> None:
         super().__init__(topk)
         if not 0 <= mean_iou_thr <= 1:
             raise ValueError(f'{type(self).__name__}(mean_iou_thr={mean_iou_thr}): must be in [0, 1].')
         self.mean_iou_thr = mean_iou_thr
+        self.share_iou_range = check_share_iou_range(type(self).__name__, share_iou_range)
 
     def _teach_image(self, stage: int, img: ImageRoIs) -> Tuple[Tensor, Tensor]:
+        probs, has = self._stored_teacher(stage, img)
+        if self.share_iou_range is not None and img.pos_boxes.size(0):
+            probs = share_by_iou(probs, img, self.share_iou_range)
+        return probs, has
+
+    def _stored_teacher(self, stage: int, img: ImageRoIs) -> Tuple[Tensor, Tensor]:
+        """The rows' stored teacher: per positive, its GT's mean prediction a pass earlier."""
         gt_probs, gt_has = self._gt_teacher(stage, img)
         probs, has = self._no_teacher(img.num_rois)
         num_pos = img.pos_boxes.size(0)
@@ -249,12 +303,20 @@ class IoUMemory(GTMemory):
         iou_thr (float): Minimum IoU, in (0, 1], for a stored proposal to teach a new one.
         fallback (str): 'gt' or 'onehot', for positives without a match.
         mean_iou_thr (float): See :class:`GTMemory` (its means are the ``gt`` fallback).
+        share_iou_range (tuple[float, float], optional): See :class:`GTMemory`.
     """
 
     strategy = 'iou'
 
-    def __init__(self, topk: int = 5, iou_thr: float = 0.7, fallback: str = 'gt', mean_iou_thr: float = 0.0) -> None:
-        super().__init__(topk, mean_iou_thr)
+    def __init__(
+        self,
+        topk: int = 5,
+        iou_thr: float = 0.7,
+        fallback: str = 'gt',
+        mean_iou_thr: float = 0.0,
+        share_iou_range: Optional[Sequence[float]] = None,
+    ) -> None:
+        super().__init__(topk, mean_iou_thr, share_iou_range)
         if not 0 < iou_thr <= 1:
             raise ValueError(f'IoUMemory(iou_thr={iou_thr}): iou_thr must be in (0, 1].')
         if fallback not in ('gt', 'onehot'):
@@ -262,9 +324,10 @@ class IoUMemory(GTMemory):
         self.iou_thr = iou_thr
         self.fallback = fallback
 
-    def _teach_image(self, stage: int, img: ImageRoIs) -> Tuple[Tensor, Tensor]:
+    def _stored_teacher(self, stage: int, img: ImageRoIs) -> Tuple[Tensor, Tensor]:
+        """The rows' stored teacher: per positive, its best-IoU stored proposal, else the fallback."""
         if self.fallback == 'gt':
-            probs, has = super()._teach_image(stage, img)
+            probs, has = super()._stored_teacher(stage, img)
         else:
             probs, has = self._no_teacher(img.num_rois)
         stored = self.prev_preds.get((stage, 'proposal', img.key))

@@ -440,3 +440,48 @@ def test_gt_memory_mean_iou_thr_keeps_ambiguous_positives_out_of_the_mean():
         assert has.tolist() == [isinstance(memory, IoUMemory)]
     with pytest.raises(ValueError, match='mean_iou_thr'):
         PSKDHook(memory=dict(strategy='gt', mean_iou_thr=1.5))
+
+
+def test_share_iou_range_moves_well_localised_positives_towards_their_one_hot_label():
+    from mmdet_selfkd.teachers.roi_batch import ImageRoIs
+
+    # one GT of label 1; positives: the GT box (IoU 1), its top 7.5 rows (IoU 0.75), its top 5 rows (IoU 0.5);
+    # one negative row after them
+    img = ImageRoIs(
+        key='a.jpg',
+        gt_boxes=torch.tensor([[0.0, 0.0, 10.0, 10.0]]),
+        gt_labels=torch.tensor([1]),
+        pos_boxes=torch.tensor([[0.0, 0.0, 10.0, 10.0], [0.0, 0.0, 10.0, 7.5], [0.0, 0.0, 10.0, 5.0]]),
+        pos_gt_inds=torch.tensor([0, 0, 0]),
+        num_neg=1,
+    )
+    probs = torch.tensor([[0.2, 0.5, 0.1, 0.2]] * 3 + [[0.0, 0.0, 0.0, 1.0]])
+    # w = clip((1 - IoU) / (1 - 0.5), 0, 1) = 0, 0.5, 1: the teacher of a positive is w * p + (1 - w) * onehot(1)
+    expected = torch.tensor([[0.0, 1.0, 0.0, 0.0], [0.1, 0.75, 0.05, 0.1], [0.2, 0.5, 0.1, 0.2]])
+    for memory in (
+        GTMemory(topk=NUM_LOGITS, share_iou_range=(0.5, 1.0)),
+        IoUMemory(topk=NUM_LOGITS, share_iou_range=[0.5, 1.0]),
+    ):
+        memory = bound(memory)
+        memory.record(with_probs(RoIBatch(0, [img]), probs))
+        memory.end_pass()
+        teacher, has = memory.teach(RoIBatch(0, [img]))
+        assert has.tolist() == [True, True, True, False], type(memory).__name__
+        assert torch.allclose(teacher[:3], expected, atol=1e-3), type(memory).__name__
+    # without the option every positive is taught the stored prediction itself (the paper's)
+    plain = bound(GTMemory(topk=NUM_LOGITS))
+    plain.record(with_probs(RoIBatch(0, [img]), probs))
+    plain.end_pass()
+    assert torch.allclose(plain.teach(RoIBatch(0, [img]))[0][:3], probs[:3], atol=1e-3)
+    # a range ending below 1: a positive at or above `high` keeps its one-hot target, one below `low` the teacher
+    memory = bound(GTMemory(topk=NUM_LOGITS, share_iou_range=(0.6, 0.7)))
+    memory.record(with_probs(RoIBatch(0, [img]), probs))
+    memory.end_pass()
+    teacher = memory.teach(RoIBatch(0, [img]))[0]
+    assert torch.allclose(teacher[:3], torch.stack([expected[0], expected[0], probs[2]]), atol=1e-3)
+
+
+@pytest.mark.parametrize('bad', [(0.7, 0.5), (0.5, 0.5), (0.5, 1.5), (-0.1, 1.0), 0.5, (0.5,), ('a', 1.0)])
+def test_share_iou_range_refuses_a_range_that_is_not_low_below_high_in_0_1(bad):
+    with pytest.raises(ValueError, match=r'share_iou_range=.*give \(low, high\) with 0 <= low < high <= 1'):
+        PSKDHook(memory=dict(strategy='gt', share_iou_range=bad))
