@@ -45,6 +45,19 @@ def test_two_pass_run_has_soft_targets_in_second_pass(shapes_root, tmp_path, str
     assert not any('pskd' in key or 'snapshot' in key for key in ckpt['state_dict'])
 
 
+@pytest.mark.slow
+def test_share_iou_range_from_the_command_line_trains_two_passes(shapes_root, tmp_path):
+    options = pskd_options(shapes_root, 'gt', **{'custom_hooks.0.memory.share_iou_range': '(0.5,1.0)'})
+    train(PSKD_CFG, tmp_path, options)
+    scalars = read_scalars(str(tmp_path))
+    coverage, conf = by_epoch(scalars, 'pskd_coverage'), by_epoch(scalars, 'pskd_teacher_conf')
+    assert set(coverage[1]) == {0.0} and min(coverage[2]) > 0 and min(conf[2]) > 0
+    dumped = [f for f in os.listdir(tmp_path) if f.endswith('.py')]
+    text = open(os.path.join(tmp_path, dumped[0])).read()
+    assert re.search(r'share_iou_range=\(\s*0\.5,\s*1\.0,?\s*\)', text), 'the option reaches the run config'
+    assert load_local_checkpoint(str(tmp_path / 'epoch_2.pth'))['pskd']['teacher']['type'] == 'GTMemory'
+
+
 def _pskd_runner(shapes_root, work_dir, **options):
     from mmengine.config import Config
     from mmengine.runner import Runner
