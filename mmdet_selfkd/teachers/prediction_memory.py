@@ -239,10 +239,12 @@ class GTMemory(PredictionMemory):
             positive whose IoU with its GT is ``u`` is taught ``w·p + (1 - w)·onehot(y)`` with
             ``w = clip((high - u) / (high - low), 0, 1)``, so that its training target is
             ``(1 - α_t·w)·onehot(y) + α_t·w·p``: poorly localised positives (IoU near ``low``) take the
-            teacher's full share, well-localised ones (near ``high``) keep close to one-hot, and the
-            score is taught to rank a GT's detections by how well they cover it, as COCO mAP over IoU
-            0.5:0.95 does. Default None: every positive takes the full share (the paper's). A package
-            option; ``(0.5, 1.0)`` spans Faster R-CNN's positives.
+            teacher's full share, well-localised ones (near ``high``) keep close to one-hot (aimed at a
+            score that ranks a GT's detections by how well they cover it, as COCO mAP over IoU 0.5:0.95
+            does; measured in docs/benchmarks.md, hypothesis H5). Default None: every positive takes the
+            full share (the paper's). A package option; ``(0.5, 1.0)`` spans Faster R-CNN's and
+            RetinaNet's positives. FCOS's positives are points (zero-size boxes, IoU 0): every one takes
+            the full share, as without the option.
     """
 
     strategy = 'gt'
