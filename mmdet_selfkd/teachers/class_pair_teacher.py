@@ -71,7 +71,7 @@ class ClassPairTeacher(Teacher):
         positive RoIs, on the host."""
         labels, keys, probs = [], [], []
         for img in batch.images:
-            labels.append(img.gt_labels[img.pos_gt_inds].long())
+            labels.append(img.pos_labels.long())
             keys += [img.key] * img.pos_boxes.size(0)
             probs.append(img.pos_probs)
         return batch.positive_rows(), torch.cat(labels), keys, torch.cat(probs)

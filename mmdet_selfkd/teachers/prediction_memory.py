@@ -185,9 +185,8 @@ def share_by_iou(probs: Tensor, img: ImageRoIs, share_iou_range: Tuple[float, fl
     """
     low, high = share_iou_range
     num_pos = img.pos_boxes.size(0)
-    ious = bbox_overlaps(img.pos_boxes, img.gt_boxes[img.pos_gt_inds], is_aligned=True)
-    share = ((high - ious) / (high - low)).clamp(0, 1)[:, None]
-    onehot = F.one_hot(img.gt_labels[img.pos_gt_inds].long(), probs.size(1)).to(probs.dtype)
+    share = ((high - img.pos_ious) / (high - low)).clamp(0, 1)[:, None]
+    onehot = F.one_hot(img.pos_labels.long(), probs.size(1)).to(probs.dtype)
     probs = probs.clone()
     probs[:num_pos] = share * probs[:num_pos] + (1 - share) * onehot
     return probs
@@ -280,8 +279,8 @@ class GTMemory(PredictionMemory):
             return {}
         pos_gt_inds = img.pos_gt_inds
         if self.mean_iou_thr > 0:
-            ious = bbox_overlaps(img.pos_boxes, img.gt_boxes[pos_gt_inds], is_aligned=True)
-            pos_probs, pos_gt_inds = pos_probs[ious >= self.mean_iou_thr], pos_gt_inds[ious >= self.mean_iou_thr]
+            kept = img.pos_ious >= self.mean_iou_thr
+            pos_probs, pos_gt_inds = pos_probs[kept], pos_gt_inds[kept]
         sums = torch.zeros(num_gts, self.num_logits).index_add_(0, pos_gt_inds, pos_probs)
         counts = torch.bincount(pos_gt_inds, minlength=num_gts)
         seen = counts > 0
@@ -336,7 +335,7 @@ class IoUMemory(GTMemory):
         num_pos = img.pos_boxes.size(0)
         if stored is None or num_pos == 0:
             return probs, has
-        best_iou, best = best_same_label_match(img.pos_boxes, img.gt_labels[img.pos_gt_inds], stored)
+        best_iou, best = best_same_label_match(img.pos_boxes, img.pos_labels, stored)
         matched = torch.nonzero(best_iou >= self.iou_thr).flatten()
         probs[matched] = decode_topk(stored.select(best[matched]), self.num_logits)
         has[matched] = True
@@ -346,5 +345,5 @@ class IoUMemory(GTMemory):
         if img.pos_boxes.size(0) == 0:
             return {}
         rows = super()._encode_image(img, pos_probs) if self.fallback == 'gt' else {}
-        rows['proposal'] = encode_topk(img.pos_boxes, img.gt_labels[img.pos_gt_inds], pos_probs, self.topk)
+        rows['proposal'] = encode_topk(img.pos_boxes, img.pos_labels, pos_probs, self.topk)
         return rows

@@ -15,7 +15,7 @@ from typing import List, Optional, Sequence
 
 import numpy as np
 import torch
-from mmdet.structures.bbox import HorizontalBoxes, bbox_flip, get_box_tensor
+from mmdet.structures.bbox import HorizontalBoxes, bbox_flip, bbox_overlaps, get_box_tensor
 from torch import Tensor
 
 
@@ -81,6 +81,16 @@ class ImageRoIs:
     @property
     def num_rois(self) -> int:
         return self.pos_boxes.size(0) + self.num_neg
+
+    @property
+    def pos_labels(self) -> Tensor:
+        """(P,) the label of each positive's GT."""
+        return self.gt_labels[self.pos_gt_inds]
+
+    @property
+    def pos_ious(self) -> Tensor:
+        """(P,) each positive's IoU with its GT."""
+        return bbox_overlaps(self.pos_boxes, self.gt_boxes[self.pos_gt_inds], is_aligned=True)
 
 
 class RoIBatch:
